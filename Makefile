@@ -1,0 +1,36 @@
+# Edge of Care platform — the two commands a newcomer needs: `make up` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null)
+VENV := .venv
+STAMP := $(VENV)/.installed
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+
+.PHONY: install up test test-fast lint asyncapi bench clean
+
+install: $(STAMP)
+
+$(STAMP): uv.lock pyproject.toml shared/pyproject.toml platform/pyproject.toml services/*/pyproject.toml
+	@if [ -z "$(UV)" ] && [ ! -x "$(VENV)/bin/uv" ]; then \
+		$(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install --quiet "uv>=0.5"; fi
+	@$${UV:-$(VENV)/bin/uv} sync --frozen --all-packages --group dev
+	@touch $(STAMP)
+
+up: install
+	$(VENV)/bin/eoc up --port $${PORT:-8000} --data-dir $${DATA_DIR:-./var}
+
+test: install
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-fast: install
+	$(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)
+
+asyncapi: install
+	$(VENV)/bin/python -m eoc_shared.events.asyncapi > docs/asyncapi.json
+
+bench: install
+	$(VENV)/bin/python -m bench
+
+clean:
+	rm -rf $(VENV) var

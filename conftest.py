@@ -1,0 +1,1 @@
+pytest_plugins = ["eoc_shared.testing.fixtures"]

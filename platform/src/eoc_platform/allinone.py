@@ -1,0 +1,71 @@
+"""All-in-one mode: the four services in one process behind one origin, each with its own SQLite file.
+
+They still share nothing but the bus and public APIs: each keeps its own database, relay and
+consumers; the dispatcher only routes by path prefix, as the nginx gateway does in distributed mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from eligibility_svc.app import create_app as create_eligibility
+from eligibility_svc.settings import EligibilitySettings
+from finance_svc.app import create_app as create_finance
+from finance_svc.settings import FinanceSettings
+from outcomes_svc.app import create_app as create_outcomes
+from outcomes_svc.settings import OutcomesSettings
+from referral_svc.app import create_app as create_referral
+from referral_svc.settings import ReferralSettings
+
+SERVICES = (
+    ("/referrals", ReferralSettings, create_referral),
+    ("/eligibility", EligibilitySettings, create_eligibility),
+    ("/outcomes", OutcomesSettings, create_outcomes),
+    ("/finance", FinanceSettings, create_finance),
+)
+
+
+class PrefixDispatcher:
+    def __init__(self, routes: list[tuple[str, Any]], fallback: Any) -> None:
+        self.routes = routes
+        self.fallback = fallback
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            path = scope["path"]
+            for prefix, app in self.routes:
+                if path == prefix or path.startswith(prefix + "/"):
+                    await app(scope, receive, send)
+                    return
+        await self.fallback(scope, receive, send)
+
+
+def create_platform(data_dir: Path, kafka_bootstrap: str, **overrides: Any) -> Any:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    apps = [
+        (prefix, factory(settings_cls(data_dir=data_dir, kafka_bootstrap=kafka_bootstrap, **overrides)))
+        for prefix, settings_cls, factory in SERVICES
+    ]
+
+    async def index(_request: Request) -> JSONResponse:
+        return JSONResponse(
+            {"platform": "Edge of Care", "services": {p.strip("/"): {"docs": f"{p}/docs", "health": f"{p}/healthz"} for p, _ in apps}}
+        )
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            for _prefix, app in apps:
+                await stack.enter_async_context(app.router.lifespan_context(app))
+            yield
+
+    fallback = Starlette(routes=[Route("/", index)], lifespan=lifespan)
+    return PrefixDispatcher(apps, fallback)

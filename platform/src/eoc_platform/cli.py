@@ -1,0 +1,79 @@
+"""`eoc`: run the platform and issue development tokens (see the Operations contract)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from eoc_shared.auth import Role
+
+
+def _up(args: argparse.Namespace) -> int:
+    if args.distributed:
+        from eoc_platform.distributed import run_distributed
+
+        return run_distributed(port=args.port, data_dir=args.data_dir, database_url=args.database_url)
+
+    import uvicorn
+
+    from eoc_platform.allinone import create_platform
+    from eoc_shared.auth import ensure_dev_keypair
+    from eoc_shared.broker import EmbeddedBroker
+    from eoc_shared.logging import configure_logging
+
+    configure_logging()
+    data_dir = args.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_dev_keypair(data_dir)
+    broker = EmbeddedBroker(log_file=data_dir / "broker.log")
+    broker.start()
+    print(f"eoc: broker on {broker.bootstrap}; platform on http://{args.host}:{args.port} (data in {data_dir})", flush=True)
+    try:
+        app = create_platform(data_dir, broker.bootstrap)
+        config = uvicorn.Config(app, host=args.host, port=args.port, lifespan="on", access_log=False,
+                                log_level="warning", timeout_graceful_shutdown=10)
+        server = uvicorn.Server(config)
+        server.run()
+        return 0 if server.started else 1
+    finally:
+        broker.stop()
+        print("eoc: stopped", flush=True)
+
+
+def _token(args: argparse.Namespace) -> int:
+    from eoc_shared.auth import issue_dev_token
+
+    try:
+        print(issue_dev_token(args.data_dir.resolve(), args.role, source=args.source, subject=args.subject))
+    except ValueError as exc:
+        print(f"eoc token: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="eoc", description="Edge of Care platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run the platform (all-in-one by default) until Ctrl-C")
+    up.add_argument("--port", type=int, default=8000)
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--data-dir", type=Path, default=Path("./var"))
+    up.add_argument("--distributed", action="store_true", help="one process per service, PostgreSQL, nginx gateway")
+    up.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    up.set_defaults(func=_up)
+
+    tok = sub.add_parser("token", help="print a development bearer token (valid 1 hour)")
+    tok.add_argument("--role", required=True, choices=[r.value for r in Role])
+    tok.add_argument("--data-dir", type=Path, default=Path("./var"))
+    tok.add_argument("--source", choices=["police", "health", "education", "youth_justice"])
+    tok.add_argument("--subject", help="the actor named in the audit log (default: a generated id)")
+    tok.set_defaults(func=_token)
+
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

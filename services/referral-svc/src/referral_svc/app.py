@@ -1,0 +1,27 @@
+"""Composition root of referral-svc."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from eoc_shared.service import ServiceRuntime, create_service_app
+from referral_svc.api.routes import router
+from referral_svc.db.models import Inbox, Outbox
+from referral_svc.events import handlers
+from referral_svc.settings import ReferralSettings
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def create_app(settings: ReferralSettings | None = None) -> FastAPI:
+    settings = settings or ReferralSettings()
+    runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS)
+    handlers.register(runtime.consumers)
+    return create_service_app(
+        runtime,
+        title="Edge of Care — referral service",
+        description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
+        routers=[router],
+    )

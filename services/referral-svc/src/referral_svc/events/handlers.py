@@ -1,0 +1,17 @@
+"""Events referral-svc consumes."""
+
+from __future__ import annotations
+
+from eoc_shared.db import UnitOfWork
+from eoc_shared.events.bus import Consumers
+from eoc_shared.events.envelope import Envelope
+from eoc_shared.events.schemas import EligibilityDecided
+from referral_svc import casework
+
+
+async def on_eligibility_decided(uow: UnitOfWork, event: Envelope, payload: EligibilityDecided) -> None:
+    await casework.apply_eligibility_decision(uow, payload, event.time)
+
+
+def register(consumers: Consumers) -> None:
+    consumers.subscribe("eligibility.decided", on_eligibility_decided)

@@ -1,0 +1,149 @@
+"""Async SQLAlchemy engine, portable column types and the unit of work that commits before the response."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Numeric, String, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.types import TypeDecorator
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class Money(TypeDecorator[Decimal]):
+    """NUMERIC on PostgreSQL; text on SQLite, which would otherwise round money through floats."""
+
+    impl = Numeric(14, 2)
+    cache_ok = True
+
+    def __init__(self, precision: int = 14, scale: int = 2) -> None:
+        super().__init__()
+        self.precision, self.scale = precision, scale
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(self.precision, self.scale))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = Decimal(value)
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on both databases (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+def make_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction: state changes and the events they cause are committed together.
+
+    `commit()` must be called explicitly; leaving the block without it rolls back, so a
+    request that fails half-way stores nothing and publishes nothing.
+    """
+
+    def __init__(
+        self, db: Database, outbox_model: type, source: str, on_commit: Callable[[], None] | None = None
+    ) -> None:
+        self._db = db
+        self._source = source
+        self._outbox_model = outbox_model
+        self._on_commit = on_commit
+        self.session: AsyncSession
+        self._events = 0
+
+    async def __aenter__(self) -> "UnitOfWork":
+        self.session = self._db.sessions()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.session.rollback()
+        await self.session.close()
+
+    def publish(self, event_type: str, key: uuid.UUID | str, data: Any, subject: str | None = None) -> None:
+        """Record an event in the outbox, inside this transaction."""
+        from eoc_shared.events.envelope import build_envelope
+
+        envelope = build_envelope(event_type, key=str(key), data=data, source=self._source, subject=subject)
+        self.session.add(
+            self._outbox_model(
+                id=uuid.UUID(envelope["id"]),
+                topic=envelope["_topic"],
+                key=str(key),
+                payload={k: v for k, v in envelope.items() if not k.startswith("_")},
+                created_at=utcnow(),
+            )
+        )
+        self._events += 1
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        if self._events and self._on_commit:
+            self._on_commit()
+        self._events = 0
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+        self._events = 0

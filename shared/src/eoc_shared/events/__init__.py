@@ -1,0 +1,1 @@
+"""Event envelope, payload schemas, outbox relay, inbox and consumer runtime."""

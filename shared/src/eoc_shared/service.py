@@ -1,0 +1,196 @@
+"""The composition root every service shares: database, bus, auth, errors, health, one shape for all four."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from eoc_shared.auth import Scope, TokenVerifier, requires
+from eoc_shared.db import Database, UnitOfWork
+from eoc_shared.errors import install_error_handlers
+from eoc_shared.events.bus import Consumers, OutboxRelay
+from eoc_shared.events.envelope import source_of
+from eoc_shared.logging import configure_logging
+from eoc_shared.migrations import upgrade_to_head
+from eoc_shared.settings import ServiceSettings
+
+log = structlog.get_logger("eoc.service")
+
+
+class ServiceRuntime:
+    """Everything a running service holds: its database, its outbox relay, its consumers, its token verifier."""
+
+    def __init__(
+        self, settings: ServiceSettings, *, outbox_model: type, inbox_model: type, migrations_dir: Path
+    ) -> None:
+        self.settings = settings
+        self.name = settings.service_name
+        self.db = Database(settings.resolved_database_url)
+        self.migrations_dir = migrations_dir
+        self.outbox_model = outbox_model
+        self.relay = OutboxRelay(self.name, self.db, outbox_model, settings.kafka_bootstrap, settings.outbox_poll_seconds)
+        self.consumers = Consumers(
+            self.name, settings.kafka_bootstrap, self.uow, inbox_model,
+            max_attempts=settings.consumer_max_attempts, backoff_seconds=settings.consumer_backoff_seconds,
+        )
+        self.verifier = TokenVerifier(settings)
+        self.background: list[asyncio.Task[Any]] = []
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.db, self.outbox_model, source_of(self.name), on_commit=self.relay.notify)
+
+    async def start(self) -> None:
+        await upgrade_to_head(self.db.engine, self.migrations_dir)
+        self.relay.start()
+        if self.settings.run_consumers:
+            self.consumers.start()
+
+    async def stop(self) -> None:
+        for task in self.background:
+            task.cancel()
+        for task in self.background:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001
+                pass
+        await self.consumers.stop()
+        await self.relay.stop()
+        await self.db.dispose()
+
+    async def readiness(self) -> dict[str, str]:
+        checks: dict[str, str] = {}
+        try:
+            async with self.db.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), 2.0)
+            checks["database"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["database"] = f"unreachable ({type(exc).__name__})"
+        checks["broker"] = "ok" if await broker_reachable(self.settings.kafka_bootstrap) else "unreachable"
+        return checks
+
+
+async def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
+    for address in bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host or "127.0.0.1", int(port)), timeout)
+            writer.close()
+            return True
+        except (OSError, asyncio.TimeoutError, ValueError):
+            continue
+    return False
+
+
+async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    """Request-scoped unit of work; endpoints commit it before answering, anything else rolls back."""
+    async with request.app.state.runtime.uow() as uow:
+        yield uow
+
+
+UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
+
+
+class RequestContext:
+    """Pure ASGI middleware: a request id on every request and response, one access-log line without query strings."""
+
+    def __init__(self, app: Any, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def _send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id, service=self.service):
+            try:
+                await self.app(scope, receive, _send)
+            finally:
+                log.info("http.request", method=scope["method"], path=scope["path"], status=status["code"],
+                         ms=round((time.perf_counter() - started) * 1000, 1))
+
+
+def health_router(prefix: str) -> APIRouter:
+    router = APIRouter(prefix=prefix, tags=["health"])
+
+    @router.get("/healthz", summary="Liveness: 200 while the process lives")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", summary="Readiness: 200 when the database and the broker are reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        checks = await request.app.state.runtime.readiness()
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics (ops)", dependencies=[Depends(requires(Scope.OPS))])
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_service_app(
+    runtime: ServiceRuntime,
+    *,
+    title: str,
+    description: str,
+    routers: Iterable[APIRouter],
+    on_start: Callable[[ServiceRuntime], Any] | None = None,
+) -> FastAPI:
+    prefix = runtime.settings.prefix
+    configure_logging(runtime.settings.log_level, runtime.settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        if on_start is not None:
+            result = on_start(runtime)
+            if asyncio.iscoroutine(result):
+                await result
+        log.info("service.started", service=runtime.name)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            log.info("service.stopped", service=runtime.name)
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        docs_url=f"{prefix}/docs",
+        openapi_url=f"{prefix}/openapi.json",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.include_router(health_router(prefix))
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(RequestContext, service=runtime.name)
+    return app

@@ -1,0 +1,67 @@
+"""Settings on pydantic-settings: a service's own prefix first (EOC_REFERRAL_…), then the platform's (EOC_…)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEV_ISSUER = "eoc-dev"
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs; each service subclasses it with its own `service_name` and env prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+    service_name: ClassVar[str] = "service"
+    prefix: ClassVar[str] = "/"
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    jwt_issuer: str = DEV_ISSUER
+    jwt_audience: str = "eoc"
+    jwks_url: str | None = None
+    jwt_public_key_file: Path | None = None
+    outbox_poll_seconds: float = 0.5
+    consumer_max_attempts: int = 3
+    consumer_backoff_seconds: float = 0.2
+    run_consumers: bool = True
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        own = EnvSettingsSource(settings_cls, env_prefix=f"EOC_{cls.service_name.upper()}_")
+        platform = EnvSettingsSource(settings_cls, env_prefix="EOC_")
+        return (init_settings, own, platform, file_secret_settings)
+
+    @model_validator(mode="after")
+    def _refuse_development_key_in_production(self) -> "ServiceSettings":
+        if self.env == "production":
+            if self.jwks_url is None or self.jwt_issuer == DEV_ISSUER:
+                raise ValueError(
+                    "EOC_ENV=production refuses the development signing key: set EOC_JWKS_URL and "
+                    "EOC_JWT_ISSUER to the authority's identity provider"
+                )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service_name}.sqlite3').resolve()}"
+
+    @property
+    def resolved_public_key_file(self) -> Path:
+        return self.jwt_public_key_file or self.data_dir / "keys" / "dev-signing.pub.pem"

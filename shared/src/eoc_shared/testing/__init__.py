@@ -1,0 +1,1 @@
+"""Test support shared by every service's tests: a real broker, real PostgreSQL databases, apps in-process."""
