@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 install: $(STAMP)
 
-$(STAMP): uv.lock pyproject.toml shared/pyproject.toml platform/pyproject.toml services/*/pyproject.toml
+$(STAMP): uv.lock pyproject.toml shared/pyproject.toml runner/pyproject.toml services/*/pyproject.toml
 	@if [ -z "$(UV)" ] && [ ! -x "$(VENV)/bin/uv" ]; then \
 		$(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install --quiet "uv>=0.5"; fi
 	@$${UV:-$(VENV)/bin/uv} sync --frozen --all-packages --group dev

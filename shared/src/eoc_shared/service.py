@@ -50,8 +50,12 @@ class ServiceRuntime:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db, self.outbox_model, source_of(self.name), on_commit=self.relay.notify)
 
-    async def start(self) -> None:
+    async def start(self, on_migrated: Callable[["ServiceRuntime"], Any] | None = None) -> None:
         await upgrade_to_head(self.db.engine, self.migrations_dir)
+        if on_migrated is not None:
+            result = on_migrated(self)
+            if asyncio.iscoroutine(result):
+                await result
         self.relay.start()
         if self.settings.run_consumers:
             self.consumers.start()
@@ -166,11 +170,7 @@ def create_service_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
-        if on_start is not None:
-            result = on_start(runtime)
-            if asyncio.iscoroutine(result):
-                await result
+        await runtime.start(on_start)
         log.info("service.started", service=runtime.name)
         try:
             yield

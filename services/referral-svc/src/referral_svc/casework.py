@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from eoc_shared.auth import Principal
+from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.errors import Conflict, Invalid, NotFound
 from eoc_shared.events.schemas import ChildFacts, EligibilityDecided, ReferralCreated
@@ -22,10 +23,6 @@ from referral_svc.domain.ages import age_in_whole_years
 from referral_svc.domain.status import IllegalTransition, transition
 from referral_svc.domain.vocab import LegalStatus, Programme, ReferralStatus
 from referral_svc.domain.working_days import assessment_due_on, consent_due_on
-
-
-def today() -> date:
-    return date.today()
 
 
 async def register_family(uow: UnitOfWork, data: FamilyIn, principal: Principal) -> Family:

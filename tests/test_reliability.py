@@ -1,0 +1,141 @@
+"""Nothing lost, nothing doubled: outbox while the broker is away, rollbacks, inbox de-duplication, DLQ."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from contextlib import AsyncExitStack
+from datetime import date
+
+import pytest
+from conftest import start_platform
+from journeys import make_family, referral_body
+from sqlalchemy import func, select
+
+from eoc_shared.broker import EmbeddedBroker
+from eoc_shared.events.envelope import build_envelope
+from eoc_shared.events.schemas import ChildFacts, ReferralCreated
+from eoc_shared.testing.fixtures import event_probe, eventually, produce_raw
+
+
+def _referral_created(referral_id: uuid.UUID | None = None) -> ReferralCreated:
+    return ReferralCreated(
+        referral_id=referral_id or uuid.uuid4(), family_id=uuid.uuid4(), referred_on=date(2024, 5, 1),
+        source="social_worker", risk_factors=["neglect"], threshold_for_removal_met=True,
+        children=[ChildFacts(child_id=uuid.uuid4(), age_years=9, legal_status="CPP")],
+    )
+
+
+def _wire(data: ReferralCreated) -> bytes:
+    env = build_envelope("referral.created", key=str(data.referral_id), data=data, source="urn:eoc:test")
+    return json.dumps({k: v for k, v in env.items() if not k.startswith("_")}).encode()
+
+
+async def _count(app, model, *where) -> int:
+    runtime = app.state.runtime
+    async with runtime.db.sessions() as s:
+        return int((await s.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
+
+
+async def test_a_referral_made_while_the_broker_is_down_is_published_when_it_returns(databases, data_dir, auth) -> None:
+    own_broker = EmbeddedBroker()
+    own_broker.start()
+    try:
+        async with AsyncExitStack() as stack:
+            platform = await start_platform(stack, databases, own_broker, data_dir, ["referral"])
+            client = platform.clients["referral"]
+            sw = auth("social_worker")
+            family_id, (child,) = await make_family(client, sw)
+            own_broker.stop()
+            r = await client.post("/referrals", json=referral_body(family_id, [child]), headers=sw)
+            assert r.status_code == 201, "the referral is accepted while the broker is away"
+            referral_id = r.json()["id"]
+            from referral_svc.db.models import Outbox
+
+            app = platform.apps["referral"]
+            assert await _count(app, Outbox, Outbox.published_at.is_(None)) >= 1
+            own_broker.start()
+            async with event_probe(own_broker.bootstrap, ["referral.created"]) as probe:
+                await probe.wait_for("referral.created", lambda m: m["data"]["referral_id"] == referral_id, timeout=40)
+
+                async def all_published() -> bool:
+                    return await _count(app, Outbox, Outbox.published_at.is_(None)) == 0
+
+                await eventually(all_published, timeout=10)
+                published = probe.on("referral.created", lambda m: m["data"]["referral_id"] == referral_id)
+                assert len(published) == 1
+    finally:
+        own_broker.stop()
+
+
+async def test_a_rolled_back_change_publishes_nothing(platform) -> None:
+    from referral_svc.db.models import Outbox
+
+    app = platform.apps["referral"]
+    before = await _count(app, Outbox)
+    with pytest.raises(RuntimeError):
+        async with app.state.runtime.uow() as uow:
+            uow.publish("referral.created", key="k", data=_referral_created())
+            await uow.session.flush()
+            raise RuntimeError("the business change failed half-way")
+    assert await _count(app, Outbox) == before
+
+
+async def test_the_same_event_delivered_twice_changes_state_once(platform) -> None:
+    from eligibility_svc.db.models import DecisionRecord
+
+    data = _referral_created()
+    wire = _wire(data)
+    app = platform.apps["eligibility"]
+    async with event_probe(platform.broker.bootstrap, ["eligibility.decided"]) as probe:
+        await produce_raw(platform.broker.bootstrap, "referral.created", wire, key=str(data.referral_id).encode())
+        await produce_raw(platform.broker.bootstrap, "referral.created", wire, key=str(data.referral_id).encode())
+        await probe.wait_for("eligibility.decided", lambda m: m["data"]["referral_id"] == str(data.referral_id))
+        marker = _referral_created()
+        await produce_raw(platform.broker.bootstrap, "referral.created", _wire(marker), key=str(marker.referral_id).encode())
+        await probe.wait_for("eligibility.decided", lambda m: m["data"]["referral_id"] == str(marker.referral_id))
+        assert await _count(app, DecisionRecord, DecisionRecord.referral_id == data.referral_id) == 1
+        assert len(probe.on("eligibility.decided", lambda m: m["data"]["referral_id"] == str(data.referral_id))) == 1
+
+
+async def test_poison_goes_to_the_dead_letter_topic_and_the_next_message_is_handled(platform) -> None:
+    from eligibility_svc.db.models import DecisionRecord
+
+    bootstrap = platform.broker.bootstrap
+    valid = _referral_created()
+    schema_invalid = json.loads(_wire(_referral_created()))
+    schema_invalid["data"]["threshold_for_removal_met"] = "perhaps"
+    async with event_probe(bootstrap, ["referral.created.dlq"]) as probe:
+        await produce_raw(bootstrap, "referral.created", b"\x00 definitely not json", key=b"poison-1")
+        await produce_raw(bootstrap, "referral.created", json.dumps(schema_invalid).encode(), key=b"poison-2")
+        await produce_raw(bootstrap, "referral.created", _wire(valid), key=str(valid.referral_id).encode())
+        await probe.wait_for("referral.created.dlq", count=2, timeout=30)
+        parked = [(k, h) for t, k, _v, h in probe.messages if t == "referral.created.dlq"]
+        keys = {k for k, _h in parked}
+        assert {b"poison-1", b"poison-2"} <= keys
+        reasons = {k: h["dlq-reason"] for k, h in parked}
+        assert "not a CloudEvents envelope" in reasons[b"poison-1"]
+        assert "threshold_for_removal_met" in reasons[b"poison-2"]
+        assert all(h["dlq-consumer"] == "eligibility.referral.created" for _k, h in parked)
+    app = platform.apps["eligibility"]
+    await eventually(lambda: _count(app, DecisionRecord, DecisionRecord.referral_id == valid.referral_id), timeout=20)
+
+
+async def test_a_handler_that_keeps_failing_is_dead_lettered_after_its_retries(platform) -> None:
+    """eligibility.decided for a referral referral-svc has never seen cannot be applied."""
+    from eoc_shared.events.schemas import EligibilityDecided, ProgrammeDecision
+
+    bootstrap = platform.broker.bootstrap
+    orphan = EligibilityDecided(
+        referral_id=uuid.uuid4(), decision_id=uuid.uuid4(), rule_version=1, recommended="OTHER_PREVENTION",
+        programmes=[ProgrammeDecision(programme="OTHER_PREVENTION", eligible=True, reasons=["always open"])],
+        decided_at="2024-05-01T10:00:00Z",
+    )
+    env = build_envelope("eligibility.decided", key=str(orphan.referral_id), data=orphan, source="urn:eoc:test")
+    wire = json.dumps({k: v for k, v in env.items() if not k.startswith("_")}).encode()
+    async with event_probe(bootstrap, ["eligibility.decided.dlq"]) as probe:
+        await produce_raw(bootstrap, "eligibility.decided", wire, key=str(orphan.referral_id).encode())
+        parked = await probe.wait_for("eligibility.decided.dlq", lambda m: m["data"]["referral_id"] == str(orphan.referral_id))
+        headers = [h for t, _k, v, h in probe.messages if t == "eligibility.decided.dlq"][0]
+        assert headers["dlq-attempts"] == "3" and "LookupError" in headers["dlq-reason"]
+        assert parked[0]["id"] == env["id"]
