@@ -194,7 +194,7 @@ class Consumers:
         self._inbox = inbox_model
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
-        self.broker = KafkaBroker(bootstrap, enable_idempotence=False, logger=None, request_timeout_ms=5000)
+        self.broker = KafkaBroker(bootstrap, enable_idempotence=False, logger=None)
         self.subscriptions: list[Subscription] = []
         self._task: asyncio.Task[None] | None = None
         self.connected = False
