@@ -73,6 +73,8 @@ async def make_referral(uow: UnitOfWork, data: ReferralIn, principal: Principal,
             raise Invalid(f"there is no child {child_id}", field=f"child_ids.{position}")
         if child.family_id != family.id:
             raise Invalid(f"child {child_id} belongs to another family", field=f"child_ids.{position}")
+        if child.date_of_birth > data.referred_on:
+            raise Invalid(f"is before the date of birth of child {child_id}", field="referred_on")
     now = utcnow()
     referral = Referral(
         id=uuid.uuid4(),

@@ -1,6 +1,6 @@
 """Whole-year ages, including the 29 February birthday rule."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -50,7 +50,7 @@ def test_a_date_before_birth_is_refused():
 
 
 def test_datetimes_count_by_their_date():
-    on = datetime(2021, 6, 15, 0, 30, tzinfo=timezone.utc)
+    on = datetime(2021, 6, 15, 0, 30, tzinfo=UTC)
     assert age_in_whole_years(date(2010, 6, 15), on) == 11
 
 

@@ -1,7 +1,7 @@
 """Programme lengths, superseding, closure outcomes, capacity and the waiting list."""
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -190,7 +190,7 @@ def test_unhashable_child_id_is_a_problem_not_a_crash():
     assert [p.field for p in problems] == ["child_outcomes.0.child_id", "child_outcomes"]
 
 
-T0 = datetime(2024, 5, 1, 9, 0, tzinfo=timezone.utc)
+T0 = datetime(2024, 5, 1, 9, 0, tzinfo=UTC)
 
 
 def test_waiting_list_orders_by_referral_date_then_time_joined():

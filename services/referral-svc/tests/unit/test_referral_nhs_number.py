@@ -44,13 +44,13 @@ def test_anything_but_ten_ascii_digits_is_refused(value):
 
 
 def _weighted(number: str) -> int:
-    return sum(int(d) * w for d, w in zip(number, range(10, 0, -1)))
+    return sum(int(d) * w for d, w in zip(number, range(10, 0, -1), strict=True))
 
 
 @given(nine_digits)
 def test_each_prefix_has_exactly_one_valid_completion_unless_its_check_is_10(prefix):
     valid = [d for d in "0123456789" if is_valid_nhs_number(prefix + d)]
-    check = 11 - sum(int(d) * w for d, w in zip(prefix, range(10, 1, -1))) % 11
+    check = 11 - sum(int(d) * w for d, w in zip(prefix, range(10, 1, -1), strict=True)) % 11
     if check == 10:
         assert valid == []
     else:

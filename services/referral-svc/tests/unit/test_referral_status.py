@@ -15,6 +15,7 @@ from referral_svc.domain.status import (
 )
 from referral_svc.domain.vocab import ReferralStatus as S
 
+# fmt: off
 ALLOWED = {
     (S.RECEIVED, S.ASSESSING), (S.RECEIVED, S.ELIGIBLE), (S.RECEIVED, S.INELIGIBLE), (S.RECEIVED, S.WITHDRAWN),
     (S.ASSESSING, S.ELIGIBLE), (S.ASSESSING, S.INELIGIBLE), (S.ASSESSING, S.WITHDRAWN),
@@ -24,6 +25,7 @@ ALLOWED = {
     (S.WAITLISTED, S.ACTIVE), (S.WAITLISTED, S.WITHDRAWN),
     (S.ACTIVE, S.ACTIVE), (S.ACTIVE, S.CLOSED), (S.ACTIVE, S.WITHDRAWN),
 }
+# fmt: on
 ALL_PAIRS = list(itertools.product(S, S))
 
 

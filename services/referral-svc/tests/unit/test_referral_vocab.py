@@ -20,6 +20,7 @@ from referral_svc.domain.vocab import (
     Sex,
 )
 
+# fmt: off
 CONTRACT = {
     Programme: ["MST", "MST_BSF", "FFT_CW", "FFT_REUNIFICATION", "FGC", "OTHER_PREVENTION"],
     RiskFactor: [
@@ -44,6 +45,7 @@ SSDA903_PLACE = [
     "A3", "A4", "A5", "A6", "H5", "K1", "K2", "P1", "P2", "P3", "R1", "R2", "R3", "R5", "S1",
     "T0", "T1", "T2", "T3", "T4", "U1", "U2", "U3", "U4", "U5", "U6", "Z1",
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize("enum, values", CONTRACT.items(), ids=lambda x: getattr(x, "__name__", ""))

@@ -21,6 +21,7 @@ from referral_svc.domain.working_days import (
 
 D = date
 
+# fmt: off
 # England and Wales bank holidays as published on GOV.UK, substitute days included.
 GOV_UK_BANK_HOLIDAYS = {
     2022: [D(2022, 1, 3), D(2022, 4, 15), D(2022, 4, 18), D(2022, 5, 2), D(2022, 6, 2), D(2022, 6, 3),
@@ -80,6 +81,7 @@ TIMERS = [
      "Boxing Day 2026 on a Saturday: Fri 25, substitute Mon 28 and Fri 1 Jan 2027 skipped; "
      "Tue 29 day 1, Tue 12 Jan 2027 day 10"),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize("referred_on, consent, assessment, why", TIMERS, ids=[r[3][:40] for r in TIMERS])

@@ -25,6 +25,30 @@ SUPERSEDING: frozenset[Programme] = frozenset(
 )
 
 
+def _get(item: Any, name: str) -> Any:
+    if isinstance(item, Mapping):
+        return item.get(name)
+    return getattr(item, name, None)
+
+
+def _same_id(value: Any) -> Any:
+    """UUIDs compare equal whether they arrive as `uuid.UUID` or as text in any case."""
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 def add_months(day: date, months: int) -> date:
     """Same day of the month `months` later, clamped to the month's last day (31 Aug + 6 -> 28/29 Feb)."""
     index = day.year * 12 + (day.month - 1) + months
@@ -95,36 +119,10 @@ class ChildOutcome:
     placement_type: str | None = None
 
 
-def _get(item: Any, name: str) -> Any:
-    if isinstance(item, Mapping):
-        return item.get(name)
-    return getattr(item, name, None)
-
-
-def _same_id(value: Any) -> Hashable:
-    """UUIDs compare equal whether they arrive as `uuid.UUID` or as text in any case."""
-    if isinstance(value, str):
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
-
-
 _LIVING = ", ".join(LivingSituation)
 
 
-def validate_child_outcomes(
-    referral_child_ids: Sequence[Hashable], outcomes: Sequence[Any]
-) -> list[Problem]:
+def validate_child_outcomes(referral_child_ids: Sequence[Hashable], outcomes: Sequence[Any]) -> list[Problem]:
     """Every problem with the `child_outcomes` of a closure; an empty list means it is acceptable.
 
     Exactly one outcome per child of the referral: none missing, none for a child outside the

@@ -17,7 +17,7 @@ def is_valid_nhs_number(s: str) -> bool:
     """
     if not isinstance(s, str) or not _TEN_ASCII_DIGITS.fullmatch(s):
         return False
-    total = sum(int(digit) * weight for digit, weight in zip(s[:9], _WEIGHTS))
+    total = sum(int(digit) * weight for digit, weight in zip(s[:9], _WEIGHTS, strict=True))
     check = 11 - total % 11
     if check == 11:
         check = 0

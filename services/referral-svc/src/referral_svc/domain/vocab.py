@@ -129,7 +129,9 @@ PLACEMENT_TYPE_DESCRIPTIONS: dict[PlacementType, str] = {
     PlacementType.K1: "Secure children's home",
     PlacementType.K2: "Children's home subject to the Children's Homes Regulations",
     PlacementType.P1: "Placed with own parent(s) or other person(s) with parental responsibility",
-    PlacementType.P2: "Independent living (flat, lodgings, bedsit, B&B or with friends), with or without formal support",
+    PlacementType.P2: (
+        "Independent living (flat, lodgings, bedsit, B&B or with friends), with or without formal support"
+    ),
     PlacementType.P3: "Residential employment",
     PlacementType.R1: "Residential care home",
     PlacementType.R2: "NHS or health trust establishment providing medical or nursing care",
@@ -142,11 +144,23 @@ PLACEMENT_TYPE_DESCRIPTIONS: dict[PlacementType, str] = {
     PlacementType.T3: "Temporary accommodation while the usual foster carer(s) are on holiday",
     PlacementType.T4: "Temporary accommodation of seven days or less not covered by T1 to T3",
     PlacementType.U1: "Foster placement with relative(s) or friend(s): long-term fostering",
-    PlacementType.U2: "Foster placement with relative(s) or friend(s) who are approved adopters: fostering for adoption or concurrent planning",
-    PlacementType.U3: "Foster placement with relative(s) or friend(s): not long-term, fostering for adoption or concurrent planning",
+    PlacementType.U2: (
+        "Foster placement with relative(s) or friend(s) who are approved adopters: "
+        "fostering for adoption or concurrent planning"
+    ),
+    PlacementType.U3: (
+        "Foster placement with relative(s) or friend(s): "
+        "neither long-term nor fostering for adoption or concurrent planning"
+    ),
     PlacementType.U4: "Foster placement with other foster carer(s): long-term fostering",
-    PlacementType.U5: "Foster placement with other foster carer(s) who are approved adopters: fostering for adoption or concurrent planning",
-    PlacementType.U6: "Foster placement with other foster carer(s): not long-term, fostering for adoption or concurrent planning",
+    PlacementType.U5: (
+        "Foster placement with other foster carer(s) who are approved adopters: "
+        "fostering for adoption or concurrent planning"
+    ),
+    PlacementType.U6: (
+        "Foster placement with other foster carer(s): "
+        "neither long-term nor fostering for adoption or concurrent planning"
+    ),
     PlacementType.Z1: "Other placement (listed on a schedule sent to the DfE)",
 }
 

@@ -7,7 +7,7 @@ one-off holidays (e.g. the 2023 coronation), rather than from a hand-kept list t
 from __future__ import annotations
 
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache
 
 import holidays
 
@@ -15,7 +15,7 @@ CONSENT_DAYS = 14
 ASSESSMENT_WORKING_DAYS = 10
 
 
-@lru_cache(maxsize=None)
+@cache
 def bank_holidays(year: int) -> frozenset[date]:
     """England and Wales bank holidays of one year, computed once per year and reused."""
     return frozenset(holidays.country_holidays("GB", subdiv="ENG", years=year))
