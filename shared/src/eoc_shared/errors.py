@@ -83,7 +83,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
-        return problem(exc.status, exc.title, exc.detail, request, errors=errors, **exc.extra)
+        detail = f"{exc.field}: {exc.detail}" if exc.field and exc.field not in exc.detail else exc.detail
+        return problem(exc.status, exc.title, detail, request, errors=errors, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

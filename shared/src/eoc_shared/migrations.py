@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,16 @@ def alembic_config(migrations_dir: Path, url: str | None = None) -> Config:
     return cfg
 
 
+# Alembic's `context` is process-global: services migrating in one process (all-in-one) take turns.
+_MIGRATING = asyncio.Lock()
+
+
 async def upgrade_to_head(engine: AsyncEngine, migrations_dir: Path) -> None:
+    async with _MIGRATING:
+        await _upgrade_to_head(engine, migrations_dir)
+
+
+async def _upgrade_to_head(engine: AsyncEngine, migrations_dir: Path) -> None:
     def _upgrade(connection: Connection) -> None:
         cfg = alembic_config(migrations_dir)
         cfg.attributes["connection"] = connection
@@ -36,8 +46,6 @@ def run_env(target_metadata: MetaData, default_url: Any) -> None:
     if connection is not None:
         _run(connection, target_metadata)
         return
-    import asyncio
-
     from eoc_shared.db import make_engine
 
     url = context.config.get_main_option("sqlalchemy.url") or default_url()
