@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
 from eoc_shared.auth import Role
+
+
+class _StopRequested(Exception):
+    pass
+
+
+def _stop_requested(_signum: int, _frame: object) -> None:
+    raise _StopRequested
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -34,7 +43,12 @@ def _up(args: argparse.Namespace) -> int:
         config = uvicorn.Config(app, host=args.host, port=args.port, lifespan="on", access_log=False,
                                 log_level="warning", timeout_graceful_shutdown=10)
         server = uvicorn.Server(config)
-        server.run()
+        # uvicorn shuts down gracefully, then re-raises the signal it caught; that re-raise is our clean exit.
+        signal.signal(signal.SIGTERM, _stop_requested)
+        try:
+            server.run()
+        except (KeyboardInterrupt, _StopRequested):
+            pass
         return 0 if server.started else 1
     finally:
         broker.stop()

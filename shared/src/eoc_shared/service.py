@@ -43,6 +43,7 @@ class ServiceRuntime:
         self.consumers = Consumers(
             self.name, settings.kafka_bootstrap, self.uow, inbox_model,
             max_attempts=settings.consumer_max_attempts, backoff_seconds=settings.consumer_backoff_seconds,
+            fetch_max_wait_ms=settings.consumer_fetch_wait_ms,
         )
         self.verifier = TokenVerifier(settings)
         self.background: list[asyncio.Task[Any]] = []
@@ -81,6 +82,8 @@ class ServiceRuntime:
         except Exception as exc:  # noqa: BLE001
             checks["database"] = f"unreachable ({type(exc).__name__})"
         checks["broker"] = "ok" if await broker_reachable(self.settings.kafka_bootstrap) else "unreachable"
+        if self.settings.run_consumers and self.consumers.subscriptions:
+            checks["consumers"] = "ok" if self.consumers.connected else "joining"
         return checks
 
 

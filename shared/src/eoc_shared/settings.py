@@ -29,6 +29,7 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.5
     consumer_max_attempts: int = 3
     consumer_backoff_seconds: float = 0.2
+    consumer_fetch_wait_ms: int = 100
     run_consumers: bool = True
     log_level: str = "INFO"
     log_json: bool = True

@@ -188,6 +188,7 @@ class Consumers:
         inbox_model: type,
         max_attempts: int = 3,
         backoff_seconds: float = 0.2,
+        fetch_max_wait_ms: int = 100,
     ) -> None:
         self.service = service
         self._uow_factory = uow_factory
@@ -195,6 +196,8 @@ class Consumers:
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         self.broker = KafkaBroker(bootstrap, enable_idempotence=False, logger=None)
+        # Tansu answers an empty fetch only when the wait expires, so this bounds each hop's latency.
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.subscriptions: list[Subscription] = []
         self._task: asyncio.Task[None] | None = None
         self.connected = False
@@ -206,7 +209,8 @@ class Consumers:
         self.subscriptions.append(sub)
 
         @self.broker.subscriber(
-            topic, group_id=consumer, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL, max_records=1
+            topic, group_id=consumer, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL, max_records=1,
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
         )
         async def _on_message(msg: KafkaMessage) -> None:
             await self.dispatch(sub, msg)
