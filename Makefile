@@ -30,7 +30,7 @@ asyncapi: install
 	$(VENV)/bin/python -m eoc_shared.events.asyncapi > docs/asyncapi.json
 
 bench: install
-	$(VENV)/bin/python -m bench
+	$(VENV)/bin/python bench/__main__.py
 
 clean:
 	rm -rf $(VENV) var
