@@ -1,7 +1,7 @@
 # Edge of Care platform — the two commands a newcomer needs: `make up` and `make test`.
 SHELL := /bin/bash
 PYTHON ?= python3
-UV := $(shell command -v uv 2>/dev/null)
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/$(VENV)/bin/uv)
 VENV := .venv
 STAMP := $(VENV)/.installed
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
@@ -11,9 +11,8 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 install: $(STAMP)
 
 $(STAMP): uv.lock pyproject.toml shared/pyproject.toml runner/pyproject.toml services/*/pyproject.toml
-	@if [ -z "$(UV)" ] && [ ! -x "$(VENV)/bin/uv" ]; then \
-		$(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install --quiet "uv>=0.5"; fi
-	@$${UV:-$(VENV)/bin/uv} sync --frozen --all-packages --group dev
+	@if [ ! -x "$(UV)" ]; then $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install --quiet "uv>=0.5"; fi
+	@"$(UV)" sync --frozen --all-packages --group dev
 	@touch $(STAMP)
 
 up: install

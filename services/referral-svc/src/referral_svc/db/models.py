@@ -1,4 +1,5 @@
-"""referral-svc's tables: families, children, referrals, the access audit log, outbox and inbox."""
+"""referral-svc's tables: families, children, referrals and their status history, interventions, programme
+settings and waiting lists, partner feed events, follow-ups seen, the access audit log, outbox and inbox."""
 
 from __future__ import annotations
 
@@ -6,7 +7,20 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Identity, Index, Integer, MetaData, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from eoc_shared.db import JSONType, UTCDateTime, new_id
@@ -35,6 +49,7 @@ class Family(Base):
     interpreter_needed: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     children: Mapped[list[Child]] = relationship(back_populates="family", order_by="Child.created_at")
 
@@ -78,6 +93,13 @@ class Referral(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    team: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # Escalations are sent once per referral: the date they were due as of, and when they were sent.
+    consent_overdue_as_of: Mapped[date | None] = mapped_column(Date, default=None)
+    consent_overdue_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    assessment_overdue_as_of: Mapped[date | None] = mapped_column(Date, default=None)
+    assessment_overdue_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     children: Mapped[list[ReferralChild]] = relationship(
         cascade="all, delete-orphan", order_by="ReferralChild.position", lazy="selectin"
@@ -94,6 +116,124 @@ class ReferralChild(Base):
     referral_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referrals.id"), primary_key=True)
     child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("children.id"), primary_key=True, index=True)
     position: Mapped[int] = mapped_column()
+
+
+class StatusChange(Base):
+    """Every status a referral has held, with when it took effect and what moved it (the timeline reads it)."""
+
+    __tablename__ = "referral_status_changes"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True, autoincrement=True
+    )
+    referral_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referrals.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    from_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    to_status: Mapped[str] = mapped_column(String(16))
+    cause: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProgrammeSetting(Base):
+    """Ops-configurable per programme: capacity (active families; null = no limit) and planned length."""
+
+    __tablename__ = "programmes"
+
+    programme: Mapped[str] = mapped_column(String(24), primary_key=True)
+    capacity: Mapped[int | None] = mapped_column(Integer, default=None)
+    duration_months: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    updated_by: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class Intervention(Base):
+    __tablename__ = "interventions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    referral_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referrals.id"), index=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    programme: Mapped[str] = mapped_column(String(24), index=True)
+    status: Mapped[str] = mapped_column(String(8), index=True)  # active | closed
+    started_on: Mapped[date] = mapped_column(Date)
+    expected_end_on: Mapped[date] = mapped_column(Date)
+    practitioner: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    from_waiting_list: Mapped[bool] = mapped_column(Boolean, default=False)
+    closed_on: Mapped[date | None] = mapped_column(Date, default=None)
+    reason: Mapped[str | None] = mapped_column(String(24), default=None)
+    child_outcomes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, default=None)
+    superseded_by: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(200))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    closed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class WaitingEntry(Base):
+    """A family waiting for a place in a programme; `waiting` until started or cancelled, then kept."""
+
+    __tablename__ = "waiting_list"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    referral_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("referrals.id"), index=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    programme: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(12))  # waiting | started | cancelled
+    referred_on: Mapped[date] = mapped_column(Date)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    requested_started_on: Mapped[date] = mapped_column(Date)
+    practitioner: Mapped[str | None] = mapped_column(String(200), default=None)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    left_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    intervention_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+
+    __table_args__ = (
+        Index("ix_waiting_list_programme_status", "programme", "status"),
+        # A referral waits at most once for a programme.
+        Index(
+            "uq_waiting_list_referral_programme_waiting", "referral_id", "programme", unique=True,
+            postgresql_where=text("status = 'waiting'"), sqlite_where=text("status = 'waiting'"),
+        ),
+    )
+
+
+class PartnerEvent(Base):
+    """An event posted by a partner agency; kept whether or not it matched a child (review queue)."""
+
+    __tablename__ = "partner_events"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    source: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(128))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(64))
+    summary: Mapped[str | None] = mapped_column(Text, default=None)
+    la_child_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    nhs_number: Mapped[str | None] = mapped_column(String(10), default=None)
+    child_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("children.id"), default=None, index=True)
+    status: Mapped[str] = mapped_column(String(12), index=True)  # matched | review | resolved | dismissed
+    review_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    received_by: Mapped[str] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    resolved_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    resolution_note: Mapped[str | None] = mapped_column(Text, default=None)
+
+    __table_args__ = (UniqueConstraint("source", "external_id", name="uq_partner_events_source_external_id"),)
+
+
+class FollowupSeen(Base):
+    """A follow-up that outcomes-svc announced as due, shown on the child's timeline."""
+
+    __tablename__ = "followups_due"
+
+    followup_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    child_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    intervention_id: Mapped[uuid.UUID] = mapped_column()
+    checkpoint_months: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):
