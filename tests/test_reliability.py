@@ -139,3 +139,30 @@ async def test_a_handler_that_keeps_failing_is_dead_lettered_after_its_retries(p
         headers = [h for t, _k, v, h in probe.messages if t == "eligibility.decided.dlq"][0]
         assert headers["dlq-attempts"] == "3" and "LookupError" in headers["dlq-reason"]
         assert parked[0]["id"] == env["id"]
+
+
+async def test_consumers_keep_consuming_after_the_broker_restarts(databases, data_dir, auth) -> None:
+    """Tansu keeps nothing across a restart (topics, offsets); consumers rejoin and the inbox guards duplicates."""
+    own_broker = EmbeddedBroker()
+    own_broker.start()
+    try:
+        async with AsyncExitStack() as stack:
+            platform = await start_platform(stack, databases, own_broker, data_dir, ["referral", "eligibility"])
+            client = platform.clients["referral"]
+            sw = auth("social_worker")
+
+            async def decided(referral_id: str):
+                return (await client.get(f"/referrals/{referral_id}", headers=sw)).json()["eligibility"]
+
+            family_id, (child,) = await make_family(client, sw)
+            before = (await client.post("/referrals", json=referral_body(family_id, [child]), headers=sw)).json()
+            await eventually(lambda: decided(before["id"]), timeout=30)
+
+            own_broker.stop()
+            own_broker.start()
+            family_id, (child,) = await make_family(client, sw)
+            after = (await client.post("/referrals", json=referral_body(family_id, [child]), headers=sw)).json()
+            shown = await eventually(lambda: decided(after["id"]), timeout=60, interval=0.2)
+            assert shown["recommended"] == "MST"
+    finally:
+        own_broker.stop()
