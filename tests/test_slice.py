@@ -66,7 +66,8 @@ async def test_referral_is_decided_and_the_decision_is_shown(platform, auth) -> 
             assert identifier not in raw
         decided_events = await probe.wait_for("eligibility.decided", lambda m: m["data"]["referral_id"] == referral["id"])
         assert decided_events[0]["data"]["recommended"] == "MST"
-        key = [k for t, k, v, _h in probe.messages if t == "referral.created" and v["data"]["referral_id"] == referral["id"]]
+        key = [k for t, k, v, _h in probe.messages
+               if t == "referral.created" and isinstance(v, dict) and v["data"]["referral_id"] == referral["id"]]
         assert key == [referral["id"].encode()]
 
     stored = await platform.clients["eligibility"].get(f"/eligibility/decisions/{referral['id']}", headers=sw)

@@ -43,7 +43,7 @@ class ServiceRuntime:
         self.consumers = Consumers(
             self.name, settings.kafka_bootstrap, self.uow, inbox_model,
             max_attempts=settings.consumer_max_attempts, backoff_seconds=settings.consumer_backoff_seconds,
-            fetch_max_wait_ms=settings.consumer_fetch_wait_ms,
+            fetch_max_wait_ms=settings.consumer_fetch_wait_ms, group_suffix=settings.consumer_group_suffix,
         )
         self.verifier = TokenVerifier(settings)
         self.background: list[asyncio.Task[Any]] = []

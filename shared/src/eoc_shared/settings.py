@@ -30,6 +30,8 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 3
     consumer_backoff_seconds: float = 0.2
     consumer_fetch_wait_ms: int = 100
+    # Replicas of one service share a consumer group; separate deployments (or test instances) must not.
+    consumer_group_suffix: str = ""
     run_consumers: bool = True
     log_level: str = "INFO"
     log_json: bool = True

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from eoc_shared.service import ServiceRuntime, create_service_app
 from eligibility_svc import decisions
-from eligibility_svc.api.routes import router
+from eligibility_svc.api.routes import install_error_paths, router
 from eligibility_svc.db.models import Inbox, Outbox
 from eligibility_svc.events import handlers
 from eligibility_svc.settings import EligibilitySettings
@@ -25,10 +25,13 @@ def create_app(settings: EligibilitySettings | None = None) -> FastAPI:
     settings = settings or EligibilitySettings()
     runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS)
     handlers.register(runtime.consumers)
-    return create_service_app(
+    app = create_service_app(
         runtime,
         title="Edge of Care — eligibility service",
-        description="Programme catalogue, versioned rules as data, explained decisions, what-if assessments.",
+        description="Programme catalogue, versioned rules as data, explained decisions, what-if assessments, "
+        "and the rejection report.",
         routers=[router],
         on_start=_seed,
     )
+    install_error_paths(app)
+    return app

@@ -1,4 +1,9 @@
-"""Application operations of eligibility-svc: decide a referral, answer a what-if, keep rule sets."""
+"""Application operations of eligibility-svc: keep rule sets, decide referrals, answer what-ifs, report.
+
+The rule set that decides a referral is the one in force on its referral date (`as_of`); a what-if
+uses the one in force on its `as_of` (default today). Decisions are never changed: a referral whose
+children or risk factors change is decided again and the new decision is added to its history.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,38 @@ import uuid
 from datetime import date
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
+from eoc_shared import finyear
+from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
-from eoc_shared.errors import NotFound
+from eoc_shared.errors import Conflict, NotFound
 from eoc_shared.events.envelope import Envelope
 from eoc_shared.events.schemas import EligibilityDecided, ProgrammeDecision, ReferralCreated, ReferralUpdated
 from eligibility_svc.db.models import DecisionRecord, RuleSetRecord
 from eligibility_svc.db.repositories import Decisions, RuleSets
 from eligibility_svc.domain import engine
+from eligibility_svc.domain.ruleset import MAX_VERSION, FieldPath
 
+#: `referral.updated` is decided again only when one of these facts changed.
+DECISIVE_CHANGES = frozenset({"children", "risk_factors", "threshold_for_removal_met"})
+
+
+class NoRuleSetInForce(LookupError):
+    def __init__(self, as_of: date) -> None:
+        super().__init__(f"no rule set is in force on {as_of.isoformat()}")
+        self.as_of = as_of
+
+
+class RuleSetRejected(Exception):
+    """A rule set that is well shaped but wrong as a whole; each problem names the field at fault."""
+
+    def __init__(self, problems: list[tuple[FieldPath, str]]) -> None:
+        super().__init__("; ".join(f"{engine.path_text(p)}: {m}" for p, m in problems))
+        self.problems = problems
+
+
+# ------------------------------------------------------------------------------------------ rule sets
 
 async def seed_rule_sets(uow: UnitOfWork) -> None:
     """Version 1 (the contract's rules) is stored as data on first start."""
@@ -26,15 +55,70 @@ async def seed_rule_sets(uow: UnitOfWork) -> None:
                     document=rule_set.model_dump(mode="json"), created_at=utcnow(), created_by="system",
                 )
             )
-    await uow.commit()
+    try:
+        await uow.commit()
+    except IntegrityError:  # another instance seeded it first
+        await uow.rollback()
+
+
+def _rule_set(record: RuleSetRecord) -> engine.RuleSet:
+    return engine.RuleSet.model_validate(record.document)
 
 
 async def rule_set_in_force(uow: UnitOfWork, as_of: date) -> engine.RuleSet:
     record = await RuleSets(uow.session).in_force(as_of)
     if record is None:
-        raise NotFound(f"no rule set is in force on {as_of.isoformat()}", field="as_of")
-    return engine.RuleSet.model_validate(record.document)
+        raise NoRuleSetInForce(as_of)
+    return _rule_set(record)
 
+
+async def rule_set_version(uow: UnitOfWork, version: int) -> engine.RuleSet:
+    record = None
+    if 1 <= version <= MAX_VERSION:
+        record = await RuleSets(uow.session).get(version)
+    if record is None:
+        raise NotFound(f"there is no rule set version {version}", field="version")
+    return _rule_set(record)
+
+
+async def list_rule_sets(uow: UnitOfWork) -> list[dict[str, Any]]:
+    records = await RuleSets(uow.session).all()
+    current = await RuleSets(uow.session).in_force(today())
+    return [
+        {
+            "version": r.version, "effective_from": r.effective_from, "description": r.document.get("description"),
+            "programmes": [p["code"] for p in r.document["programmes"]], "created_at": r.created_at,
+            "created_by": r.created_by, "in_force": current is not None and r.version == current.version,
+        }
+        for r in records
+    ]
+
+
+async def add_rule_set(uow: UnitOfWork, document: engine.RuleSetDocument, actor: str) -> engine.RuleSet:
+    """Store a new rule set version; it takes effect from its `effective_from` date. Nothing is stored
+    when it is inconsistent (`RuleSetRejected`) or the version exists (409)."""
+    found = engine.problems(document)
+    if found:
+        raise RuleSetRejected(found)
+    rule_set = engine.RuleSet.model_validate(document.model_dump())
+    if await RuleSets(uow.session).get(rule_set.version) is not None:
+        raise Conflict(f"rule set version {rule_set.version} already exists; rule sets are never changed, "
+                       "add a new version", field="version")
+    uow.session.add(
+        RuleSetRecord(
+            version=rule_set.version, effective_from=rule_set.effective_from,
+            document=rule_set.model_dump(mode="json"), created_at=utcnow(), created_by=actor[:200],
+        )
+    )
+    try:
+        await uow.commit()
+    except IntegrityError as exc:  # the same version added at the same moment
+        await uow.rollback()
+        raise Conflict(f"rule set version {rule_set.version} already exists", field="version") from exc
+    return rule_set
+
+
+# ------------------------------------------------------------------------------------------ decisions
 
 def assess(rule_set: engine.RuleSet, children: list[tuple[int, str]], risk_factors: list[str], threshold: bool) -> dict[str, Any]:
     decision = engine.decide(
@@ -52,7 +136,15 @@ def assess(rule_set: engine.RuleSet, children: list[tuple[int, str]], risk_facto
     }
 
 
-async def decide_referral(uow: UnitOfWork, event: Envelope, referral: ReferralCreated | ReferralUpdated) -> DecisionRecord:
+def should_decide_again(update: ReferralUpdated) -> bool:
+    return bool(DECISIVE_CHANGES.intersection(update.changed))
+
+
+async def decide_referral(
+    uow: UnitOfWork, event: Envelope, referral: ReferralCreated | ReferralUpdated
+) -> DecisionRecord:
+    """Decide a referral with the rule set in force on its referral date, keep the inputs, version,
+    result and reasons, and publish `eligibility.decided` in the same transaction."""
     rule_set = await rule_set_in_force(uow, referral.referred_on)
     children = [(c.age_years, c.legal_status) for c in referral.children]
     result = assess(rule_set, children, list(referral.risk_factors), referral.threshold_for_removal_met)
@@ -71,6 +163,7 @@ async def decide_referral(uow: UnitOfWork, event: Envelope, referral: ReferralCr
         decided_at=utcnow(),
         referred_on=referral.referred_on,
         trigger_event_id=event.id,
+        trigger=event.topic,
     )
     uow.session.add(record)
     uow.publish(
@@ -95,6 +188,13 @@ async def latest_decision(uow: UnitOfWork, referral_id: uuid.UUID) -> DecisionRe
     return record
 
 
+async def decision_history(uow: UnitOfWork, referral_id: uuid.UUID) -> list[DecisionRecord]:
+    records = list(await Decisions(uow.session).history(referral_id))
+    if not records:
+        raise NotFound(f"no eligibility decision has been made for referral {referral_id}")
+    return records
+
+
 def decision_view(record: DecisionRecord) -> dict[str, Any]:
     return {
         "referral_id": record.referral_id,
@@ -103,4 +203,48 @@ def decision_view(record: DecisionRecord) -> dict[str, Any]:
         "rule_version": record.rule_version,
         "recommended": record.recommended,
         "programmes": record.programmes,
+        "trigger": record.trigger,
+        "inputs": record.inputs,
+    }
+
+
+# ------------------------------------------------------------------------------------------ report
+
+async def rejection_report(uow: UnitOfWork, fy: int) -> dict[str, Any]:
+    """Referrals decided in a financial year (by referral date; latest decision per referral), eligible per
+    programme, and those no intensive programme could take, with counts per reason."""
+    start, end = finyear.year_start(fy), finyear.year_end(fy)
+    latest = await Decisions(uow.session).latest_per_referral(start, end)
+    rule_sets = RuleSets(uow.session)
+    versions = {r.rule_version for r in latest}
+    shown = await rule_sets.in_force(min(end, max(start, today())))
+    if shown is not None:
+        versions.add(shown.version)
+    documents = {v: _rule_set(r) for v, r in (await rule_sets.many(versions)).items()}
+    intensive = {v: rs.intensive for v, rs in documents.items()}
+    catalogue: list[str] = []
+    for version in ([shown.version] if shown is not None else []) + sorted(versions):
+        for programme in documents[version].programmes if version in documents else ():
+            if programme.code not in catalogue:
+                catalogue.append(programme.code)
+    counted = engine.summarise(
+        (engine.DecidedReferral.from_stored(r.rule_version, r.recommended, r.programmes) for r in latest),
+        intensive, catalogue,
+    )
+    return {
+        "financial_year": fy,
+        "label": finyear.label(fy),
+        "period_start": start,
+        "period_end": end,
+        "referrals_decided": counted.referrals_decided,
+        "eligible_per_programme": counted.eligible_per_programme,
+        "recommended": counted.recommended,
+        "intensive_programmes": [c for c in catalogue if any(c in s for s in intensive.values())],
+        "no_intensive_programme": {
+            "referrals": counted.no_intensive_referrals,
+            "share": counted.no_intensive_share,
+            "reasons": counted.reasons,
+            "by_programme": counted.reasons_by_programme,
+        },
+        "rule_versions": counted.rule_versions,
     }

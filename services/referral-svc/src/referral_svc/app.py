@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from eoc_shared.service import ServiceRuntime, create_service_app
+from referral_svc import escalations
 from referral_svc.api.routes import router
 from referral_svc.db.models import Inbox, Outbox
 from referral_svc.events import handlers
 from referral_svc.settings import ReferralSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def _start_timers(settings: ReferralSettings):  # noqa: ANN202
+    def on_start(runtime: ServiceRuntime) -> None:
+        if settings.timers_interval_seconds > 0:
+            runtime.background.append(asyncio.create_task(
+                escalations.periodic(runtime, settings.timers_interval_seconds), name="referral-timers"
+            ))
+
+    return on_start
 
 
 def create_app(settings: ReferralSettings | None = None) -> FastAPI:
@@ -24,4 +36,5 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
         title="Edge of Care — referral service",
         description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
         routers=[router],
+        on_start=_start_timers(settings),
     )

@@ -189,8 +189,10 @@ class Consumers:
         max_attempts: int = 3,
         backoff_seconds: float = 0.2,
         fetch_max_wait_ms: int = 100,
+        group_suffix: str = "",
     ) -> None:
         self.service = service
+        self.group_suffix = group_suffix
         self._uow_factory = uow_factory
         self._inbox = inbox_model
         self._max_attempts = max_attempts
@@ -209,7 +211,7 @@ class Consumers:
         self.subscriptions.append(sub)
 
         @self.broker.subscriber(
-            topic, group_id=consumer, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL, max_records=1,
+            topic, group_id=consumer + self.group_suffix, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL, max_records=1,
             fetch_max_wait_ms=self.fetch_max_wait_ms,
         )
         async def _on_message(msg: KafkaMessage) -> None:

@@ -121,6 +121,7 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 def service_settings(settings_cls: type, *, database_url: str, broker: EmbeddedBroker, data_dir: Path, **extra: Any) -> Any:
+    extra.setdefault("consumer_group_suffix", f".test-{uuid.uuid4().hex[:8]}")
     return settings_cls(
         env="test", database_url=database_url, kafka_bootstrap=broker.bootstrap, data_dir=data_dir,
         outbox_poll_seconds=0.2, consumer_backoff_seconds=0.05, log_json=True, **extra,
@@ -155,7 +156,15 @@ class EventProbe:
             self.messages.append((record.topic, record.key, value, headers))
 
     def on(self, topic: str, where: Callable[[Any], bool] = lambda _m: True) -> list[Any]:
-        return [value for t, _k, value, _h in self.messages if t == topic and where(value)]
+        """Messages on `topic` matching `where`; poison (non-JSON) messages match only a filter that accepts them."""
+
+        def matches(value: Any) -> bool:
+            try:
+                return bool(where(value))
+            except (TypeError, KeyError, IndexError):
+                return False
+
+        return [value for t, _k, value, _h in self.messages if t == topic and matches(value)]
 
     async def wait_for(
         self, topic: str, where: Callable[[Any], bool] = lambda _m: True, timeout: float = 20.0, count: int = 1

@@ -1,46 +1,32 @@
-"""Request and response bodies of eligibility-svc (contract v1)."""
+"""Request and response bodies of eligibility-svc (contract v1, plus additive fields)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt, field_validator
 
 from eoc_shared.api import IsoDate, StrictModel
+from eligibility_svc.domain.ruleset import MAX_AGE, MIN_AGE, RISK_FACTORS, LegalStatus, RiskFactor
 
-LEGAL_STATUSES = ("NONE", "CIN", "CPP", "LAC")
-RISK_FACTORS = (
-    "behaviour", "offending", "school_exclusion", "physical_abuse", "neglect", "emotional_abuse",
-    "sexual_abuse_active", "sexual_harm", "psychosis", "domestic_abuse", "substance_misuse", "exploitation",
-    "family_breakdown", "parental_mental_health",
-)
 
 
 class ChildIn(StrictModel):
-    age_years: StrictInt = Field(ge=0, le=25, description="whole years")
-    legal_status: str
-
-    @field_validator("legal_status")
-    @classmethod
-    def _status(cls, v: str) -> str:
-        if v not in LEGAL_STATUSES:
-            raise ValueError(f"must be one of {', '.join(LEGAL_STATUSES)}")
-        return v
+    age_years: StrictInt = Field(ge=MIN_AGE, le=MAX_AGE, description="whole years")
+    legal_status: LegalStatus
 
 
 class AssessmentIn(StrictModel):
     children: list[ChildIn] = Field(min_length=1, max_length=20)
-    risk_factors: list[str] = Field(max_length=len(RISK_FACTORS))
+    risk_factors: list[RiskFactor] = Field(max_length=len(RISK_FACTORS))
     threshold_for_removal_met: StrictBool
-    as_of: IsoDate | None = None
+    as_of: IsoDate | None = Field(default=None, description="the date whose rule set applies (default: today)")
 
     @field_validator("risk_factors")
     @classmethod
-    def _factors(cls, v: list[str]) -> list[str]:
-        unknown = [f for f in v if f not in RISK_FACTORS]
-        if unknown:
-            raise ValueError(f"unknown risk factor(s) {', '.join(unknown)}; known: {', '.join(RISK_FACTORS)}")
+    def _once_each(cls, v: list[str]) -> list[str]:
         if len(set(v)) != len(v):
             raise ValueError("names the same risk factor more than once")
         return v
@@ -56,9 +42,45 @@ class AssessmentOut(BaseModel):
     rule_version: int
     recommended: str | None
     programmes: list[ProgrammeOut]
+    as_of: date | None = None
 
 
-class DecisionOut(AssessmentOut):
+class DecisionOut(BaseModel):
     referral_id: uuid.UUID
     decision_id: uuid.UUID
     decided_at: datetime
+    rule_version: int
+    recommended: str | None
+    programmes: list[ProgrammeOut]
+    trigger: str = Field(description="the event that caused this decision: referral.created or referral.updated")
+    inputs: dict[str, Any] = Field(description="the facts decided on: children (ages, legal status), risk factors, threshold, as_of")
+
+
+class RuleSetSummary(BaseModel):
+    version: int
+    effective_from: date
+    description: str | None
+    programmes: list[str]
+    created_at: datetime
+    created_by: str
+    in_force: bool = Field(description="the rule set in force today")
+
+
+class NoIntensiveOut(BaseModel):
+    referrals: int = Field(description="referrals eligible for no intensive programme")
+    share: float | None = Field(description="of the referrals decided, as a fraction from 0 to 1")
+    reasons: dict[str, int] = Field(description="reason → referrals giving it (a referral counts once per reason)")
+    by_programme: dict[str, dict[str, int]] = Field(description="intensive programme → reason → referrals")
+
+
+class ReportOut(BaseModel):
+    financial_year: int
+    label: str
+    period_start: date
+    period_end: date
+    referrals_decided: int
+    eligible_per_programme: dict[str, int]
+    recommended: dict[str, int]
+    intensive_programmes: list[str]
+    no_intensive_programme: NoIntensiveOut
+    rule_versions: dict[str, int]

@@ -26,6 +26,8 @@ class Base(DeclarativeBase):
 
 
 class RuleSetRecord(Base):
+    """A rule set version as data (the programme catalogue and its criteria); never changed once stored."""
+
     __tablename__ = "rule_sets"
 
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -49,8 +51,12 @@ class DecisionRecord(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
     referred_on: Mapped[date] = mapped_column(Date)
     trigger_event_id: Mapped[uuid.UUID] = mapped_column()
+    trigger: Mapped[str] = mapped_column(String(40), server_default="referral.created")
 
-    __table_args__ = (Index("ix_decisions_referral_decided", "referral_id", "decided_at"),)
+    __table_args__ = (
+        Index("ix_decisions_referral_decided", "referral_id", "decided_at"),
+        Index("ix_decisions_referred_on", "referred_on"),
+    )
 
 
 class Outbox(OutboxMixin, Base):

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eligibility_svc.db.models import DecisionRecord, RuleSetRecord
@@ -22,7 +22,15 @@ class RuleSets:
     async def get(self, version: int) -> RuleSetRecord | None:
         return await self.session.get(RuleSetRecord, version)
 
+    async def many(self, versions: Iterable[int]) -> dict[int, RuleSetRecord]:
+        wanted = sorted(set(versions))
+        if not wanted:
+            return {}
+        rows = (await self.session.execute(select(RuleSetRecord).where(RuleSetRecord.version.in_(wanted)))).scalars()
+        return {r.version: r for r in rows}
+
     async def in_force(self, as_of: date) -> RuleSetRecord | None:
+        """The latest effective date on or before `as_of`; on the same date, the higher version."""
         stmt = (
             select(RuleSetRecord)
             .where(RuleSetRecord.effective_from <= as_of)
@@ -48,3 +56,21 @@ class Decisions:
     async def history(self, referral_id: uuid.UUID) -> Sequence[DecisionRecord]:
         stmt = select(DecisionRecord).where(DecisionRecord.referral_id == referral_id).order_by(DecisionRecord.decided_at)
         return (await self.session.execute(stmt)).scalars().all()
+
+    async def latest_per_referral(self, referred_from: date, referred_to: date) -> list[DecisionRecord]:
+        """The latest decision of each referral whose latest decision is dated (by referral date) in the period."""
+        latest = (
+            select(DecisionRecord.referral_id, func.max(DecisionRecord.decided_at).label("at"))
+            .group_by(DecisionRecord.referral_id)
+            .subquery()
+        )
+        stmt = (
+            select(DecisionRecord)
+            .join(latest, and_(DecisionRecord.referral_id == latest.c.referral_id, DecisionRecord.decided_at == latest.c.at))
+            .where(DecisionRecord.referred_on >= referred_from, DecisionRecord.referred_on <= referred_to)
+            .order_by(DecisionRecord.referral_id, DecisionRecord.id)
+        )
+        one_each: dict[uuid.UUID, DecisionRecord] = {}
+        for record in (await self.session.execute(stmt)).scalars():
+            one_each.setdefault(record.referral_id, record)  # two decisions in the same microsecond: keep one
+        return list(one_each.values())

@@ -1,11 +1,12 @@
-"""Events eligibility-svc consumes: each new or changed referral is decided."""
+"""Events eligibility-svc consumes: each new referral is decided, and decided again when its children,
+risk factors or threshold change (a new decision; the old one is kept)."""
 
 from __future__ import annotations
 
 from eoc_shared.db import UnitOfWork
 from eoc_shared.events.bus import Consumers
 from eoc_shared.events.envelope import Envelope
-from eoc_shared.events.schemas import ReferralCreated
+from eoc_shared.events.schemas import ReferralCreated, ReferralUpdated
 from eligibility_svc import decisions
 
 
@@ -13,5 +14,11 @@ async def on_referral_created(uow: UnitOfWork, event: Envelope, payload: Referra
     await decisions.decide_referral(uow, event, payload)
 
 
+async def on_referral_updated(uow: UnitOfWork, event: Envelope, payload: ReferralUpdated) -> None:
+    if decisions.should_decide_again(payload):
+        await decisions.decide_referral(uow, event, payload)
+
+
 def register(consumers: Consumers) -> None:
     consumers.subscribe("referral.created", on_referral_created)
+    consumers.subscribe("referral.updated", on_referral_updated)

@@ -1,52 +1,379 @@
-"""HTTP endpoints of referral-svc: thin; validation in schemas, rules in casework and domain."""
+"""HTTP endpoints of referral-svc: thin; validation in schemas, rules in the operations and the domain.
+
+Fixed paths (/families, /children, /programmes, /interventions, /feeds, /timers, /audit, /worklists)
+are declared before `/{referral_id}` so that they are never read as a referral id.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from eoc_shared.auth import Principal, Scope, requires
+from eoc_shared.clock import today
+from eoc_shared.errors import Forbidden, Invalid
 from eoc_shared.service import UoW
-from referral_svc import casework
-from referral_svc.api.schemas import ChildIn, ChildOut, FamilyIn, FamilyOut, ReferralIn, ReferralOut
+from referral_svc import case_history, casework, escalations, partner_feeds, programme_work
+from referral_svc.acting import Acting
+from referral_svc.api.schemas import (
+    AuditOut,
+    ByStatusOut,
+    CapacityIn,
+    ChildIn,
+    ChildOut,
+    ChildPatch,
+    CloseIn,
+    ConsentIn,
+    DismissIn,
+    DurationIn,
+    FamilyIn,
+    FamilyOut,
+    FamilyPatch,
+    FeedAccepted,
+    FeedEventIn,
+    InterventionIn,
+    InterventionOut,
+    OverdueOut,
+    ProgrammeOut,
+    ReferralIn,
+    ReferralOut,
+    ReferralSummary,
+    ResolveIn,
+    ReviewItem,
+    StartedOut,
+    TimelineEntry,
+    TimersRunIn,
+    TimersRunOut,
+    Waitlisted,
+    WaitingOut,
+    WithdrawIn,
+)
+from referral_svc.domain.vocab import FeedSource, Programme, ReferralStatus
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
 
 CaseWriter = Annotated[Principal, Depends(requires(Scope.CASES_WRITE))]
 CaseReader = Annotated[Principal, Depends(requires(Scope.CASES_READ))]
+Ops = Annotated[Principal, Depends(requires(Scope.OPS))]
+CaseWriterOrOps = Annotated[Principal, Depends(requires(Scope.CASES_WRITE, Scope.OPS))]
+AuditReader = Annotated[Principal, Depends(requires(Scope.AUDIT_READ))]
+FeedReviewer = Annotated[Principal, Depends(requires(Scope.FEEDS_REVIEW))]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
 
 
-def _request_id(request: Request) -> str | None:
-    return getattr(request.state, "request_id", None)
+def _acting(principal: Principal, request: Request) -> Acting:
+    return Acting(principal, getattr(request.state, "request_id", None))
+
+
+# --------------------------------------------------------------------------------------------- families
+
+
+def _family_out(family: object, child_ids: list[uuid.UUID]) -> FamilyOut:
+    return FamilyOut.model_validate(
+        {**{k: getattr(family, k) for k in FamilyOut.model_fields if k != "child_ids"}, "child_ids": child_ids}
+    )
 
 
 @router.post("/families", status_code=status.HTTP_201_CREATED, response_model=FamilyOut)
-async def register_family(body: FamilyIn, uow: UoW, principal: CaseWriter) -> FamilyOut:
-    family = await casework.register_family(uow, body, principal)
+async def register_family(body: FamilyIn, uow: UoW, principal: CaseWriter, request: Request) -> FamilyOut:
+    family = await casework.register_family(uow, body, _acting(principal, request))
     await uow.commit()
-    return FamilyOut.model_validate(
-        {**{k: getattr(family, k) for k in FamilyOut.model_fields if k != "child_ids"}, "child_ids": []}
-    )
+    return _family_out(family, [])
+
+
+@router.get("/families/{family_id}", response_model=FamilyOut)
+async def read_family(family_id: uuid.UUID, uow: UoW, principal: CaseReader, request: Request) -> FamilyOut:
+    family, child_ids = await casework.read_family(uow, family_id, _acting(principal, request))
+    await uow.commit()
+    return _family_out(family, child_ids)
+
+
+@router.patch("/families/{family_id}", response_model=FamilyOut)
+async def update_family(
+    family_id: uuid.UUID, body: FamilyPatch, uow: UoW, principal: CaseWriter, request: Request
+) -> FamilyOut:
+    family, child_ids = await casework.update_family(uow, family_id, body, _acting(principal, request))
+    await uow.commit()
+    return _family_out(family, child_ids)
 
 
 @router.post("/families/{family_id}/children", status_code=status.HTTP_201_CREATED, response_model=ChildOut)
 async def add_child(family_id: uuid.UUID, body: ChildIn, uow: UoW, principal: CaseWriter, request: Request) -> ChildOut:
-    child = await casework.add_child(uow, family_id, body, principal, _request_id(request))
+    child = await casework.add_child(uow, family_id, body, _acting(principal, request))
     await uow.commit()
     return ChildOut.model_validate(child, from_attributes=True)
 
 
+# --------------------------------------------------------------------------------------------- children
+
+
+def _child_out(child: object, referral_ids: list[uuid.UUID]) -> ChildOut:
+    out = ChildOut.model_validate(child, from_attributes=True)
+    out.referral_ids = referral_ids
+    return out
+
+
+@router.get("/children/{child_id}", response_model=ChildOut)
+async def read_child(child_id: uuid.UUID, uow: UoW, principal: CaseReader, request: Request) -> ChildOut:
+    child, referral_ids = await casework.read_child(uow, child_id, _acting(principal, request))
+    await uow.commit()
+    return _child_out(child, referral_ids)
+
+
+@router.patch("/children/{child_id}", response_model=ChildOut)
+async def update_child(
+    child_id: uuid.UUID, body: ChildPatch, uow: UoW, principal: CaseWriter, request: Request
+) -> ChildOut:
+    """A change of `legal_status` or `placement_type` publishes `child.updated`, effective on `effective_on`."""
+    child, referral_ids = await casework.update_child(uow, child_id, body, _acting(principal, request))
+    await uow.commit()
+    return _child_out(child, referral_ids)
+
+
+@router.get("/children/{child_id}/timeline", response_model=list[TimelineEntry], response_model_exclude_none=True)
+async def child_timeline(child_id: uuid.UUID, uow: UoW, principal: CaseReader, request: Request) -> list[TimelineEntry]:
+    items = await case_history.timeline(uow, child_id, _acting(principal, request))
+    await uow.commit()
+    return [TimelineEntry(at=i.at, kind=i.kind, source=i.source, summary=i.summary, ref=i.ref) for i in items]
+
+
+# --------------------------------------------------------------------------------------------- programmes (ops)
+
+
+@router.get("/programmes", response_model=list[ProgrammeOut])
+async def programmes(uow: UoW, _principal: CaseWriterOrOps) -> list[ProgrammeOut]:
+    return [ProgrammeOut.model_validate(p) for p in await programme_work.programmes_view(uow)]
+
+
+@router.put("/programmes/{programme}/capacity", response_model=ProgrammeOut)
+async def set_capacity(programme: Programme, body: CapacityIn, uow: UoW, principal: Ops, request: Request) -> ProgrammeOut:
+    """Active families the programme serves at once (`null`: no limit). Raising it starts waiting families."""
+    view = await programme_work.set_capacity(uow, programme, body.capacity, _acting(principal, request))
+    await uow.commit()
+    return ProgrammeOut.model_validate(view)
+
+
+@router.put("/programmes/{programme}/duration", response_model=ProgrammeOut)
+async def set_duration(programme: Programme, body: DurationIn, uow: UoW, principal: Ops, request: Request) -> ProgrammeOut:
+    """Planned length in months of interventions started from now on."""
+    view = await programme_work.set_duration(uow, programme, body.months, _acting(principal, request))
+    await uow.commit()
+    return ProgrammeOut.model_validate(view)
+
+
+@router.get("/programmes/{programme}/waiting-list", response_model=list[WaitingOut])
+async def waiting_list(programme: Programme, uow: UoW, _principal: CaseWriterOrOps) -> list[WaitingOut]:
+    """Families waiting for a place, in the order places are given (referral date), with days waiting."""
+    return [WaitingOut.model_validate(e) for e in await programme_work.waiting_list_of(uow, programme)]
+
+
+# --------------------------------------------------------------------------------------------- interventions
+
+
+@router.get("/interventions", response_model=list[InterventionOut])
+async def list_interventions(
+    uow: UoW, principal: CaseReader, request: Request,
+    practitioner: str | None = None, programme: Programme | None = None,
+    intervention_status: Annotated[Literal["active", "closed"] | None, Query(alias="status")] = None,
+    limit: Limit = 200, offset: Offset = 0,
+) -> list[InterventionOut]:
+    """Interventions; a practitioner sees only their own."""
+    found = await programme_work.list_interventions(
+        uow, _acting(principal, request), practitioner=practitioner,
+        programme=programme.value if programme else None, status=intervention_status, limit=limit, offset=offset,
+    )
+    await uow.commit()
+    return [InterventionOut.model_validate(i) for i in found]
+
+
+@router.get("/interventions/{intervention_id}", response_model=InterventionOut)
+async def read_intervention(intervention_id: uuid.UUID, uow: UoW, principal: CaseReader, request: Request) -> InterventionOut:
+    view = await programme_work.read_intervention(uow, intervention_id, _acting(principal, request))
+    await uow.commit()
+    return InterventionOut.model_validate(view)
+
+
+@router.post("/interventions/{intervention_id}/close", response_model=InterventionOut)
+async def close_intervention(
+    intervention_id: uuid.UUID, body: CloseIn, uow: UoW, principal: CaseWriter, request: Request
+) -> InterventionOut:
+    view = await programme_work.close_intervention(uow, intervention_id, body, _acting(principal, request))
+    await uow.commit()
+    return InterventionOut.model_validate(view)
+
+
+# --------------------------------------------------------------------------------------------- partner feeds
+
+
+async def _partner_of_path(
+    source: str, principal: Annotated[Principal, Depends(requires(Scope.FEEDS_WRITE))]
+) -> Principal:
+    if principal.source != source:
+        raise Forbidden(f"this token is for the {principal.source or 'unnamed'} feed and may not post to {source}")
+    return principal
+
+
+@router.post("/feeds/{source}/events", status_code=status.HTTP_202_ACCEPTED, response_model=FeedAccepted)
+async def partner_event(
+    source: FeedSource, body: FeedEventIn, uow: UoW, principal: Annotated[Principal, Depends(_partner_of_path)],
+    request: Request,
+) -> FeedAccepted:
+    """Accepted once per `external_id`; the answer never says whether a child matched."""
+    event, duplicate = await partner_feeds.receive(uow, source, body, _acting(principal, request))
+    await uow.commit()
+    return FeedAccepted(id=event.id, duplicate=duplicate)
+
+
+@router.get("/feeds/review", response_model=list[ReviewItem])
+async def review_queue(
+    uow: UoW, _principal: FeedReviewer,
+    review_status: Annotated[Literal["review", "resolved", "dismissed"], Query(alias="status")] = "review",
+    source: FeedSource | None = None, limit: Limit = 200, offset: Offset = 0,
+) -> list[ReviewItem]:
+    """Partner events that matched no child (or matched ambiguously), oldest first."""
+    items = await partner_feeds.review_queue(uow, status=review_status, source=source.value if source else None,
+                                             limit=limit, offset=offset)
+    return [ReviewItem.model_validate(i) for i in items]
+
+
+@router.post("/feeds/review/{event_id}/resolve", response_model=ReviewItem)
+async def resolve_partner_event(
+    event_id: uuid.UUID, body: ResolveIn, uow: UoW, principal: FeedReviewer, request: Request
+) -> ReviewItem:
+    view = await partner_feeds.resolve(uow, event_id, body.child_id, body.note, _acting(principal, request))
+    await uow.commit()
+    return ReviewItem.model_validate(view)
+
+
+@router.post("/feeds/review/{event_id}/dismiss", response_model=ReviewItem)
+async def dismiss_partner_event(
+    event_id: uuid.UUID, body: DismissIn, uow: UoW, principal: FeedReviewer, request: Request
+) -> ReviewItem:
+    view = await partner_feeds.dismiss(uow, event_id, body.note, _acting(principal, request))
+    await uow.commit()
+    return ReviewItem.model_validate(view)
+
+
+# --------------------------------------------------------------------------------------------- timers (ops)
+
+
+@router.post("/timers/run", response_model=TimersRunOut)
+async def run_timers(body: TimersRunIn, uow: UoW, principal: Ops, request: Request) -> TimersRunOut:
+    """Escalate every referral whose consent or assessment is overdue as of `as_of` (default today), once."""
+    as_of = body.as_of or today()
+    if as_of > today():
+        raise Invalid("is after today; timers run only for days that have come", field="as_of")
+    result = await escalations.run_timers(uow, as_of, _acting(principal, request))
+    await uow.commit()
+    return TimersRunOut.model_validate(result)
+
+
+# --------------------------------------------------------------------------------------------- audit
+
+
+@router.get("/audit", response_model=list[AuditOut])
+async def audit(child_id: Annotated[uuid.UUID, Query()], uow: UoW, _principal: AuditReader) -> list[AuditOut]:
+    """Every read and change of the child's record, oldest first."""
+    return [AuditOut.model_validate(e) for e in await case_history.audit_of_child(uow, child_id)]
+
+
+# --------------------------------------------------------------------------------------------- work lists
+
+
+@router.get("/worklists/overdue", response_model=list[OverdueOut])
+async def overdue_worklist(
+    uow: UoW, principal: CaseWriter, request: Request,
+    as_of: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None, team: str | None = None,
+) -> list[OverdueOut]:
+    """Open referrals whose consent or assessment is overdue (as of today unless `as_of`)."""
+    try:
+        day = date.fromisoformat(as_of) if as_of else today()
+    except ValueError as exc:
+        raise Invalid("is not a real date", field="as_of") from exc
+    rows = await casework.overdue_worklist(uow, _acting(principal, request), as_of=day, team=team)
+    await uow.commit()
+    return [OverdueOut.model_validate(r) for r in rows]
+
+
+@router.get("/worklists/by-status", response_model=ByStatusOut)
+async def by_status(uow: UoW, principal: CaseWriter, request: Request, team: str | None = None) -> ByStatusOut:
+    """The referrals (of a team, when given) grouped by status, with counts."""
+    view = await casework.referrals_by_status(uow, _acting(principal, request), team=team)
+    await uow.commit()
+    return ByStatusOut.model_validate(view)
+
+
+# --------------------------------------------------------------------------------------------- referrals
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ReferralOut)
 async def make_referral(body: ReferralIn, uow: UoW, principal: CaseWriter, request: Request) -> ReferralOut:
-    referral = await casework.make_referral(uow, body, principal, _request_id(request))
+    referral = await casework.make_referral(uow, body, _acting(principal, request))
     await uow.commit()
     return ReferralOut.model_validate(casework.referral_view(referral))
+
+
+@router.get("", response_model=list[ReferralSummary])
+async def list_referrals(
+    uow: UoW, principal: CaseWriter, request: Request,
+    referral_status: Annotated[list[ReferralStatus] | None, Query(alias="status")] = None,
+    team: str | None = None, limit: Limit = 200, offset: Offset = 0,
+) -> list[ReferralSummary]:
+    """Referrals, oldest referral date first; `status` may be repeated."""
+    rows = await casework.list_referrals(
+        uow, _acting(principal, request), statuses=[s.value for s in referral_status or []] or None, team=team,
+        limit=limit, offset=offset,
+    )
+    await uow.commit()
+    return [ReferralSummary.model_validate(r) for r in rows]
 
 
 @router.get("/{referral_id}", response_model=ReferralOut)
 async def read_referral(referral_id: uuid.UUID, uow: UoW, principal: CaseReader, request: Request) -> ReferralOut:
-    referral = await casework.read_referral(uow, referral_id, principal, _request_id(request))
+    view = await casework.read_referral(uow, referral_id, _acting(principal, request))
     await uow.commit()
-    return ReferralOut.model_validate(casework.referral_view(referral))
+    return ReferralOut.model_validate(view)
+
+
+@router.post("/{referral_id}/consent", response_model=ReferralOut)
+async def record_consent(
+    referral_id: uuid.UUID, body: ConsentIn, uow: UoW, principal: CaseWriter, request: Request
+) -> ReferralOut:
+    view = await casework.record_consent(uow, referral_id, body.signed_on, _acting(principal, request))
+    await uow.commit()
+    return ReferralOut.model_validate(view)
+
+
+@router.post("/{referral_id}/withdraw", response_model=ReferralOut)
+async def withdraw(referral_id: uuid.UUID, body: WithdrawIn, uow: UoW, principal: CaseWriter, request: Request) -> ReferralOut:
+    view = await casework.withdraw_referral(uow, referral_id, body.reason, _acting(principal, request))
+    await uow.commit()
+    return ReferralOut.model_validate(view)
+
+
+@router.post(
+    "/{referral_id}/interventions", status_code=status.HTTP_201_CREATED, response_model=StartedOut | Waitlisted,
+    responses={202: {"model": Waitlisted, "description": "the programme is full: the family joined its waiting list"}},
+)
+async def start_intervention(
+    referral_id: uuid.UUID, body: InterventionIn, uow: UoW, principal: CaseWriter, request: Request, response: Response
+) -> StartedOut | Waitlisted:
+    outcome, view = await programme_work.start_intervention(uow, referral_id, body, _acting(principal, request))
+    await uow.commit()
+    if outcome == "waitlisted":
+        response.status_code = status.HTTP_202_ACCEPTED
+        return Waitlisted.model_validate({**view, "status": "waitlisted"})
+    return StartedOut.model_validate(view)
+
+
+@router.delete("/{referral_id}/waiting-list/{programme}", response_model=WaitingOut)
+async def leave_waiting_list(
+    referral_id: uuid.UUID, programme: Programme, uow: UoW, principal: CaseWriter, request: Request
+) -> WaitingOut:
+    view = await programme_work.leave_waiting_list(uow, referral_id, programme, _acting(principal, request))
+    await uow.commit()
+    return WaitingOut.model_validate(view)

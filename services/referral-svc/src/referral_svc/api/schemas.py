@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
-from typing import Annotated
+from datetime import date, datetime, timezone
+from typing import Annotated, ClassVar
 
-from pydantic import AfterValidator, BaseModel, Field, StrictBool, StrictStr, field_validator
+from typing import Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 from eoc_shared.api import IsoDate, StrictModel
 from referral_svc.domain.nhs_number import is_valid_nhs_number
 from referral_svc.domain.vocab import (
+    ClosureReason,
     Ethnicity,
     LegalStatus,
+    LivingSituation,
     PlacementType,
     Programme,
     ReferralSource,
@@ -31,31 +45,80 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _district(v: str) -> str:
+    v = v.strip().upper()
+    if not _POSTCODE_DISTRICT.match(v):
+        raise ValueError("must be the outward part of a UK postcode, e.g. LS6 or SW1A")
+    return v
+
+
+def _language(v: str) -> str:
+    v = v.strip().lower()
+    if not _LANGUAGE.match(v):
+        raise ValueError("must be a two-letter ISO 639-1 language code, e.g. en")
+    return v
+
+
+def _nhs_number(v: str) -> str:
+    digits = v.replace(" ", "")
+    if not (len(digits) == 10 and digits.isdigit()):
+        raise ValueError("must be 10 digits")
+    if not is_valid_nhs_number(digits):
+        raise ValueError("is not a valid NHS number (check digit does not match)")
+    return digits
+
+
 Text = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
 Reference = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(_not_blank)]
+Note = Annotated[StrictStr, Field(min_length=1, max_length=2000), AfterValidator(_not_blank)]
+PostcodeDistrict = Annotated[StrictStr, AfterValidator(_district)]
+Language = Annotated[StrictStr, Field(description="ISO 639-1 code, e.g. en, pl, ur"), AfterValidator(_language)]
+NhsNumber = Annotated[StrictStr, AfterValidator(_nhs_number)]
+
+
+class PatchModel(StrictModel):
+    """A partial update: fields left out stay as they are; `null` is refused where a value is required."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_null(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if value is None and name in cls.model_fields and name not in cls.nullable:
+                    raise_null(name)
+        return data
+
+    @model_validator(mode="after")
+    def _something(self) -> "PatchModel":
+        if not self.model_fields_set:
+            raise ValueError("names no field to change")
+        return self
+
+
+def raise_null(name: str) -> None:
+    from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
+
+    raise ValidationError.from_exception_data(
+        "PatchModel",
+        [InitErrorDetails(type=PydanticCustomError("null_refused", "cannot be null; leave it out to keep it"),
+                          loc=(name,), input=None)],
+    )
 
 
 class FamilyIn(StrictModel):
     la_reference: Reference
-    postcode_district: StrictStr
-    primary_language: StrictStr = Field(description="ISO 639-1 code, e.g. en, pl, ur")
+    postcode_district: PostcodeDistrict
+    primary_language: Language
     interpreter_needed: StrictBool
 
-    @field_validator("postcode_district")
-    @classmethod
-    def _district(cls, v: str) -> str:
-        v = v.strip().upper()
-        if not _POSTCODE_DISTRICT.match(v):
-            raise ValueError("must be the outward part of a UK postcode, e.g. LS6 or SW1A")
-        return v
 
-    @field_validator("primary_language")
-    @classmethod
-    def _language(cls, v: str) -> str:
-        v = v.strip().lower()
-        if not _LANGUAGE.match(v):
-            raise ValueError("must be a two-letter ISO 639-1 language code, e.g. en")
-        return v
+class FamilyPatch(PatchModel):
+    la_reference: Reference | None = None
+    postcode_district: PostcodeDistrict | None = None
+    primary_language: Language | None = None
+    interpreter_needed: StrictBool | None = None
 
 
 class FamilyOut(BaseModel):
@@ -66,6 +129,7 @@ class FamilyOut(BaseModel):
     interpreter_needed: bool
     child_ids: list[uuid.UUID] = []
     created_at: datetime
+    updated_at: datetime | None = None
 
 
 class ChildIn(StrictModel):
@@ -76,20 +140,26 @@ class ChildIn(StrictModel):
     sex: Sex
     ethnicity: Ethnicity
     legal_status: LegalStatus
-    nhs_number: StrictStr | None = None
+    nhs_number: NhsNumber | None = None
     placement_type: PlacementType | None = None
 
-    @field_validator("nhs_number")
-    @classmethod
-    def _nhs(cls, v: str | None) -> str | None:
-        if v is None:
-            return None
-        digits = v.replace(" ", "")
-        if not (len(digits) == 10 and digits.isdigit()):
-            raise ValueError("must be 10 digits")
-        if not is_valid_nhs_number(digits):
-            raise ValueError("is not a valid NHS number (check digit does not match)")
-        return digits
+
+class ChildPatch(PatchModel):
+    """Changes to a child's details. `nhs_number: null` removes a wrong number; `placement_type: null` ends a
+    placement. A change of legal status or placement takes effect on `effective_on` (default today)."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset({"nhs_number", "placement_type"})
+
+    la_child_id: Reference | None = None
+    given_name: Text | None = None
+    family_name: Text | None = None
+    date_of_birth: IsoDate | None = None
+    sex: Sex | None = None
+    ethnicity: Ethnicity | None = None
+    legal_status: LegalStatus | None = None
+    nhs_number: NhsNumber | None = None
+    placement_type: PlacementType | None = None
+    effective_on: IsoDate | None = None
 
 
 class ChildOut(BaseModel):
@@ -106,6 +176,7 @@ class ChildOut(BaseModel):
     placement_type: str | None
     created_at: datetime
     updated_at: datetime
+    referral_ids: list[uuid.UUID] = []
 
 
 class ReferralIn(StrictModel):
@@ -116,6 +187,7 @@ class ReferralIn(StrictModel):
     risk_factors: list[RiskFactor] = Field(max_length=len(RiskFactor))
     threshold_for_removal_met: StrictBool
     requested_programme: Programme | None = None
+    team: Reference | None = Field(default=None, description="the team holding the case, e.g. 'North'")
 
     @field_validator("child_ids")
     @classmethod
@@ -145,6 +217,51 @@ class EligibilityOut(BaseModel):
     programmes: list[ProgrammeEligibility]
 
 
+class ChildOutcomeOut(BaseModel):
+    child_id: uuid.UUID
+    living_situation: str
+    placement_type: str | None = None
+
+
+class InterventionOut(BaseModel):
+    id: uuid.UUID
+    referral_id: uuid.UUID
+    family_id: uuid.UUID
+    programme: str
+    status: str
+    started_on: date
+    expected_end_on: date
+    practitioner: str | None
+    from_waiting_list: bool
+    closed_on: date | None
+    reason: str | None
+    child_outcomes: list[ChildOutcomeOut] | None
+    superseded_by: uuid.UUID | None
+    created_at: datetime
+
+
+class StartedOut(InterventionOut):
+    superseded: list[uuid.UUID] = []
+
+
+class WaitingOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    referral_id: uuid.UUID
+    family_id: uuid.UUID
+    programme: str
+    position: int | None
+    referred_on: date
+    joined_on: date
+    days_waiting: int
+    requested_started_on: date
+    intervention_id: uuid.UUID | None = None
+
+
+class Waitlisted(WaitingOut):
+    status: Literal["waitlisted"] = "waitlisted"
+
+
 class ReferralOut(BaseModel):
     id: uuid.UUID
     status: str
@@ -155,10 +272,196 @@ class ReferralOut(BaseModel):
     risk_factors: list[str]
     threshold_for_removal_met: bool
     requested_programme: str | None
+    team: str | None = None
     consent_due_on: date
     assessment_due_on: date
     consent_signed_on: date | None
+    consent_overdue_escalated_on: date | None = None
+    assessment_overdue_escalated_on: date | None = None
     eligibility: EligibilityOut | None
-    interventions: list[dict] = []
+    interventions: list[InterventionOut] = []
+    waiting: list[WaitingOut] = []
+    withdrawn_reason: str | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class ReferralSummary(BaseModel):
+    id: uuid.UUID
+    status: str
+    family_id: uuid.UUID
+    child_ids: list[uuid.UUID]
+    referred_on: date
+    team: str | None
+    consent_due_on: date
+    consent_signed_on: date | None
+    assessment_due_on: date
+    recommended: str | None
+
+
+class ByStatusOut(BaseModel):
+    team: str | None
+    counts: dict[str, int]
+    referrals: dict[str, list[ReferralSummary]]
+
+
+class OverdueTimer(BaseModel):
+    timer: str
+    due_on: date
+    days_overdue: int
+    escalated_on: date | None
+
+
+class OverdueOut(BaseModel):
+    referral_id: uuid.UUID
+    family_id: uuid.UUID
+    status: str
+    referred_on: date
+    team: str | None
+    child_ids: list[uuid.UUID]
+    overdue: list[OverdueTimer]
+
+
+class ConsentIn(StrictModel):
+    signed_on: IsoDate
+
+
+class WithdrawIn(StrictModel):
+    reason: Note
+
+
+class InterventionIn(StrictModel):
+    programme: Programme
+    started_on: IsoDate
+    practitioner: Text | None = Field(default=None, description="the practitioner's token subject")
+
+
+class ChildOutcomeIn(StrictModel):
+    child_id: uuid.UUID
+    living_situation: LivingSituation
+    placement_type: PlacementType | None = None
+
+
+class CloseIn(StrictModel):
+    closed_on: IsoDate
+    reason: ClosureReason
+    child_outcomes: list[ChildOutcomeIn] = Field(max_length=20)
+
+
+class CapacityIn(StrictModel):
+    capacity: StrictInt | None = Field(ge=0, le=100_000, description="active families; null removes the limit")
+
+
+class DurationIn(StrictModel):
+    months: StrictInt = Field(ge=1, le=60)
+
+
+class ProgrammeOut(BaseModel):
+    programme: str
+    capacity: int | None
+    duration_months: int
+    active_families: int
+    waiting: int
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+class TimersRunIn(StrictModel):
+    as_of: IsoDate | None = None
+
+
+class TimersRunOut(BaseModel):
+    as_of: date
+    consent_overdue: list[uuid.UUID]
+    assessment_overdue: list[uuid.UUID]
+
+
+_KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+_ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def _aware_datetime(value: Any) -> datetime:
+    if not isinstance(value, str) or not _ISO_DATETIME.match(value):
+        raise ValueError("must be an ISO 8601 date and time with its offset, e.g. 2024-05-01T14:30:00Z")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+    except ValueError as exc:
+        raise ValueError("is not a real date and time") from exc
+
+
+AwareDatetime = Annotated[datetime, BeforeValidator(_aware_datetime)]
+
+
+def _kind(value: str) -> str:
+    if not _KIND.match(value):
+        raise ValueError("must be a lower-case code of letters, digits, '_', '-' or '.', e.g. arrest or missing_episode")
+    return value
+
+
+class FeedChildIn(StrictModel):
+    la_child_id: Reference | None = None
+    nhs_number: NhsNumber | None = None
+
+    @model_validator(mode="after")
+    def _one_identifier(self) -> "FeedChildIn":
+        if self.la_child_id is None and self.nhs_number is None:
+            raise ValueError("must give la_child_id or nhs_number")
+        return self
+
+
+class FeedEventIn(StrictModel):
+    external_id: Annotated[StrictStr, Field(min_length=1, max_length=128), AfterValidator(_not_blank)]
+    occurred_at: AwareDatetime
+    child: FeedChildIn
+    kind: Annotated[StrictStr, AfterValidator(_kind)]
+    summary: Annotated[StrictStr, Field(max_length=4000)] | None = None
+
+
+class FeedAccepted(BaseModel):
+    id: uuid.UUID
+    status: Literal["accepted"] = "accepted"
+    duplicate: bool
+
+
+class ReviewItem(BaseModel):
+    id: uuid.UUID
+    source: str
+    external_id: str
+    kind: str
+    occurred_at: datetime
+    summary: str | None
+    la_child_id: str | None
+    nhs_number: str | None
+    status: str
+    review_reason: str | None
+    child_id: uuid.UUID | None
+    received_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution_note: str | None
+
+
+class ResolveIn(StrictModel):
+    child_id: uuid.UUID
+    note: Note | None = None
+
+
+class DismissIn(StrictModel):
+    note: Note
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: str
+    source: str
+    summary: str | None = None
+    ref: str
+
+
+class AuditOut(BaseModel):
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    child_id: uuid.UUID
+    request_id: str | None = None

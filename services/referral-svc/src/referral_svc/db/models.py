@@ -118,6 +118,24 @@ class ReferralChild(Base):
     position: Mapped[int] = mapped_column()
 
 
+class CareStatusChange(Base):
+    """A change of a child's legal status or placement, effective from a date (child.updated)."""
+
+    __tablename__ = "child_care_changes"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True, autoincrement=True
+    )
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("children.id"), index=True)
+    effective_on: Mapped[date] = mapped_column(Date)
+    legal_status_before: Mapped[str] = mapped_column(String(4))
+    legal_status: Mapped[str] = mapped_column(String(4))
+    placement_type_before: Mapped[str | None] = mapped_column(String(4), default=None)
+    placement_type: Mapped[str | None] = mapped_column(String(4), default=None)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(200))
+
+
 class StatusChange(Base):
     """Every status a referral has held, with when it took effect and what moved it (the timeline reads it)."""
 

@@ -4,32 +4,92 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eoc_shared.auth import Principal
 from eoc_shared.db import utcnow
-from referral_svc.db.models import AuditEntry, Child, Family, Referral
+from referral_svc.db.models import (
+    AuditEntry,
+    CareStatusChange,
+    Child,
+    Family,
+    FollowupSeen,
+    Intervention,
+    PartnerEvent,
+    ProgrammeSetting,
+    Referral,
+    ReferralChild,
+    StatusChange,
+    WaitingEntry,
+)
+
+ACTIVE = "active"
+CLOSED = "closed"
+WAITING = "waiting"
+
+
+class Who(Protocol):
+    """Anyone who acts on a record: a token's principal or the service itself."""
+
+    @property
+    def actor(self) -> str: ...
+
+    @property
+    def role(self) -> object: ...
+
+
+@dataclass(frozen=True)
+class SystemActor:
+    """The service, or another service's event, acting without a person's token."""
+
+    actor: str
+    role: str = "system"
+
+
+def role_name(who: Who) -> str:
+    role = who.role
+    return str(getattr(role, "value", role))
+
+
+async def lock_rows(session: AsyncSession, stmt: Any) -> Any:
+    """`SELECT … FOR UPDATE` on PostgreSQL. SQLite has no row locks and the driver opens a transaction only
+    at the first write, so there a write that changes nothing first takes the database's write lock: the
+    rows read next are current and no one else changes them before this transaction ends."""
+    if session.bind.dialect.name == "sqlite":
+        await session.execute(update(ProgrammeSetting).where(false()).values(capacity=ProgrammeSetting.capacity))
+    return stmt.with_for_update()
 
 
 class Families:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, family_id: uuid.UUID) -> Family | None:
-        return await self.session.get(Family, family_id)
+    async def get(self, family_id: uuid.UUID, *, for_update: bool = False) -> Family | None:
+        stmt = select(Family).where(Family.id == family_id)
+        if for_update:
+            stmt = await lock_rows(self.session, stmt)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def by_reference(self, la_reference: str) -> Family | None:
         return (await self.session.execute(select(Family).where(Family.la_reference == la_reference))).scalar_one_or_none()
+
+    async def child_ids(self, family_id: uuid.UUID) -> list[uuid.UUID]:
+        stmt = select(Child.id).where(Child.family_id == family_id).order_by(Child.created_at, Child.id)
+        return list((await self.session.execute(stmt)).scalars())
 
 
 class Children:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, child_id: uuid.UUID) -> Child | None:
-        return await self.session.get(Child, child_id)
+    async def get(self, child_id: uuid.UUID, *, for_update: bool = False) -> Child | None:
+        stmt = select(Child).where(Child.id == child_id)
+        if for_update:
+            stmt = await lock_rows(self.session, stmt)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def many(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Child]:
         rows = (await self.session.execute(select(Child).where(Child.id.in_(list(ids))))).scalars()
@@ -41,6 +101,24 @@ class Children:
     async def by_nhs_number(self, nhs_number: str) -> Child | None:
         return (await self.session.execute(select(Child).where(Child.nhs_number == nhs_number))).scalar_one_or_none()
 
+    async def referral_ids(self, child_id: uuid.UUID) -> list[uuid.UUID]:
+        stmt = (
+            select(Referral.id).join(ReferralChild, ReferralChild.referral_id == Referral.id)
+            .where(ReferralChild.child_id == child_id).order_by(Referral.referred_on, Referral.created_at)
+        )
+        return list((await self.session.execute(stmt)).scalars())
+
+    async def care_changes(self, child_id: uuid.UUID) -> Sequence[CareStatusChange]:
+        stmt = select(CareStatusChange).where(CareStatusChange.child_id == child_id).order_by(CareStatusChange.seq)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def earliest_referral_date(self, child_id: uuid.UUID):  # noqa: ANN201 - date | None
+        stmt = (
+            select(func.min(Referral.referred_on)).join(ReferralChild, ReferralChild.referral_id == Referral.id)
+            .where(ReferralChild.child_id == child_id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
 
 class Referrals:
     def __init__(self, session: AsyncSession) -> None:
@@ -49,8 +127,184 @@ class Referrals:
     async def get(self, referral_id: uuid.UUID, *, for_update: bool = False) -> Referral | None:
         stmt = select(Referral).where(Referral.id == referral_id)
         if for_update:
-            stmt = stmt.with_for_update()
+            stmt = await lock_rows(self.session, stmt)
         return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def of_child(self, child_id: uuid.UUID) -> Sequence[Referral]:
+        stmt = (
+            select(Referral).join(ReferralChild, ReferralChild.referral_id == Referral.id)
+            .where(ReferralChild.child_id == child_id).order_by(Referral.referred_on, Referral.created_at)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def listing(self, *, statuses: Sequence[str] | None = None, team: str | None = None,
+                      limit: int = 200, offset: int = 0) -> Sequence[Referral]:
+        stmt = select(Referral)
+        if statuses:
+            stmt = stmt.where(Referral.status.in_(list(statuses)))
+        if team is not None:
+            stmt = stmt.where(Referral.team == team)
+        stmt = stmt.order_by(Referral.referred_on, Referral.created_at, Referral.id).limit(limit).offset(offset)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def open_with_timers_due(self, as_of) -> Sequence[Referral]:  # noqa: ANN001
+        """Open referrals with unsigned consent or an undecided assessment whose due date has passed."""
+        stmt = select(Referral).where(
+            Referral.status.not_in(["closed", "withdrawn"]),
+            ((Referral.consent_signed_on.is_(None)) & (Referral.consent_due_on < as_of))
+            | ((Referral.eligibility_decided_at.is_(None)) & (Referral.assessment_due_on < as_of)),
+        ).order_by(Referral.referred_on, Referral.id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def status_history(self, referral_ids: Sequence[uuid.UUID]) -> Sequence[StatusChange]:
+        stmt = select(StatusChange).where(StatusChange.referral_id.in_(list(referral_ids))).order_by(StatusChange.seq)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def child_ids_of(self, referral_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[uuid.UUID]]:
+        stmt = (
+            select(ReferralChild.referral_id, ReferralChild.child_id)
+            .where(ReferralChild.referral_id.in_(list(referral_ids))).order_by(ReferralChild.position)
+        )
+        out: dict[uuid.UUID, list[uuid.UUID]] = {rid: [] for rid in referral_ids}
+        for rid, cid in (await self.session.execute(stmt)).all():
+            out[rid].append(cid)
+        return out
+
+
+class Interventions:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, intervention_id: uuid.UUID, *, for_update: bool = False) -> Intervention | None:
+        stmt = select(Intervention).where(Intervention.id == intervention_id)
+        if for_update:
+            stmt = await lock_rows(self.session, stmt)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def of_referrals(self, referral_ids: Sequence[uuid.UUID]) -> Sequence[Intervention]:
+        stmt = (
+            select(Intervention).where(Intervention.referral_id.in_(list(referral_ids)))
+            .order_by(Intervention.started_on, Intervention.created_at, Intervention.id)
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def open_of_family(self, family_id: uuid.UUID) -> Sequence[Intervention]:
+        stmt = (
+            select(Intervention).where(Intervention.family_id == family_id, Intervention.status == ACTIVE)
+            .order_by(Intervention.started_on, Intervention.created_at).with_for_update()
+        )
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def open_count_of_referral(self, referral_id: uuid.UUID) -> int:
+        stmt = select(func.count()).select_from(Intervention).where(
+            Intervention.referral_id == referral_id, Intervention.status == ACTIVE
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def active_families(self, programme: str) -> set[uuid.UUID]:
+        stmt = select(Intervention.family_id).where(Intervention.programme == programme, Intervention.status == ACTIVE)
+        return set((await self.session.execute(stmt)).scalars())
+
+    async def listing(self, *, practitioner: str | None = None, programme: str | None = None,
+                      status: str | None = None, limit: int = 200, offset: int = 0) -> Sequence[Intervention]:
+        stmt = select(Intervention)
+        if practitioner is not None:
+            stmt = stmt.where(Intervention.practitioner == practitioner)
+        if programme is not None:
+            stmt = stmt.where(Intervention.programme == programme)
+        if status is not None:
+            stmt = stmt.where(Intervention.status == status)
+        stmt = stmt.order_by(Intervention.started_on, Intervention.created_at, Intervention.id).limit(limit).offset(offset)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def practitioner_has(self, practitioner: str, *, referral_id: uuid.UUID | None = None,
+                               child_id: uuid.UUID | None = None, family_id: uuid.UUID | None = None) -> bool:
+        stmt = select(Intervention.id).where(Intervention.practitioner == practitioner)
+        if referral_id is not None:
+            stmt = stmt.where(Intervention.referral_id == referral_id)
+        if family_id is not None:
+            stmt = stmt.where(Intervention.family_id == family_id)
+        if child_id is not None:
+            stmt = stmt.join(ReferralChild, ReferralChild.referral_id == Intervention.referral_id).where(
+                ReferralChild.child_id == child_id
+            )
+        return (await self.session.execute(stmt.limit(1))).first() is not None
+
+
+class Programmes:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def lock_all(self) -> dict[str, ProgrammeSetting]:
+        """Every programme row, locked in one fixed order: starts, closures and capacity changes take
+        turns, so a place is never given twice and concurrent cascades cannot deadlock."""
+        stmt = await lock_rows(self.session, select(ProgrammeSetting).order_by(ProgrammeSetting.programme))
+        return {p.programme: p for p in (await self.session.execute(stmt)).scalars()}
+
+    async def all(self) -> list[ProgrammeSetting]:
+        stmt = select(ProgrammeSetting).order_by(ProgrammeSetting.programme)
+        return list((await self.session.execute(stmt)).scalars())
+
+
+class WaitingList:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def waiting(self, programme: str) -> Sequence[WaitingEntry]:
+        stmt = select(WaitingEntry).where(WaitingEntry.programme == programme, WaitingEntry.status == WAITING)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def of_referral(self, referral_id: uuid.UUID, *, only_waiting: bool = True) -> Sequence[WaitingEntry]:
+        stmt = select(WaitingEntry).where(WaitingEntry.referral_id == referral_id)
+        if only_waiting:
+            stmt = stmt.where(WaitingEntry.status == WAITING)
+        return (await self.session.execute(stmt.order_by(WaitingEntry.joined_at))).scalars().all()
+
+    async def of_referrals(self, referral_ids: Sequence[uuid.UUID]) -> Sequence[WaitingEntry]:
+        stmt = select(WaitingEntry).where(WaitingEntry.referral_id.in_(list(referral_ids))).order_by(WaitingEntry.joined_at)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def counts(self) -> dict[str, int]:
+        stmt = select(WaitingEntry.programme, func.count()).where(WaitingEntry.status == WAITING).group_by(
+            WaitingEntry.programme
+        )
+        return {p: int(n) for p, n in (await self.session.execute(stmt)).all()}
+
+
+class PartnerEvents:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, event_id: uuid.UUID, *, for_update: bool = False) -> PartnerEvent | None:
+        stmt = select(PartnerEvent).where(PartnerEvent.id == event_id)
+        if for_update:
+            stmt = await lock_rows(self.session, stmt)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def by_external_id(self, source: str, external_id: str) -> PartnerEvent | None:
+        stmt = select(PartnerEvent).where(PartnerEvent.source == source, PartnerEvent.external_id == external_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def of_child(self, child_id: uuid.UUID) -> Sequence[PartnerEvent]:
+        stmt = select(PartnerEvent).where(PartnerEvent.child_id == child_id).order_by(PartnerEvent.occurred_at)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def by_status(self, status: str, *, source: str | None = None, limit: int = 200,
+                        offset: int = 0) -> Sequence[PartnerEvent]:
+        stmt = select(PartnerEvent).where(PartnerEvent.status == status)
+        if source is not None:
+            stmt = stmt.where(PartnerEvent.source == source)
+        stmt = stmt.order_by(PartnerEvent.received_at, PartnerEvent.id).limit(limit).offset(offset)
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class Followups:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def of_child(self, child_id: uuid.UUID) -> Sequence[FollowupSeen]:
+        stmt = select(FollowupSeen).where(FollowupSeen.child_id == child_id).order_by(FollowupSeen.due_on)
+        return (await self.session.execute(stmt)).scalars().all()
 
 
 class AuditLog:
@@ -59,12 +313,12 @@ class AuditLog:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def record(self, principal: Principal, action: str, child_ids: Sequence[uuid.UUID], request_id: str | None) -> None:
+    def record(self, who: Who, action: str, child_ids: Sequence[uuid.UUID], request_id: str | None) -> None:
         now = utcnow()
-        for child_id in child_ids:
+        role = role_name(who)
+        for child_id in dict.fromkeys(child_ids):
             self.session.add(
-                AuditEntry(at=now, actor=principal.actor, role=principal.role.value, action=action,
-                           child_id=child_id, request_id=request_id)
+                AuditEntry(at=now, actor=who.actor, role=role, action=action, child_id=child_id, request_id=request_id)
             )
 
     async def for_child(self, child_id: uuid.UUID) -> Sequence[AuditEntry]:

@@ -216,3 +216,30 @@ def has_capacity(active_count: int, limit: int | None) -> bool:
     if limit < 0:
         raise ValueError("a capacity limit cannot be negative")
     return active_count < limit
+
+
+def needs_waiting_list(*, family_already_active: bool, active_families: int, limit: int | None) -> bool:
+    """Whether a start must wait for a place: capacity counts active *families*, so a family already
+    active in the programme (e.g. a sibling's referral) takes no further place."""
+    if family_already_active:
+        return False
+    return not has_capacity(active_families, limit)
+
+
+def superseded_closed_on(new_started_on: date, old_started_on: date) -> date:
+    """A superseded intervention closes the day the new one starts, never before its own start
+    (a start recorded late, with an earlier date, must not close the other before it began)."""
+    return max(new_started_on, old_started_on)
+
+
+def start_from_waiting_list_on(place_freed_on: date, requested_started_on: date, referred_on: date) -> date:
+    """A family offered a freed place starts the day the place freed, or the start date asked for if later."""
+    return max(place_freed_on, requested_started_on, referred_on)
+
+
+def living_situation_on_record(legal_status: str, placement_type: str | None) -> tuple[str, str | None]:
+    """(living_situation, placement_type) according to the child's record, used where no one records an
+    outcome (supersession): a looked-after child (LAC) is in care in their placement; any other, at home."""
+    if legal_status == "LAC":
+        return LivingSituation.IN_CARE.value, placement_type
+    return LivingSituation.AT_HOME.value, None

@@ -1,0 +1,91 @@
+"""A child's timeline and the access audit log."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from eoc_shared.db import UnitOfWork
+from eoc_shared.errors import NotFound
+from referral_svc.access import ensure_may_read
+from referral_svc.acting import Acting
+from referral_svc.db.repositories import (
+    AuditLog,
+    Children,
+    Followups,
+    Interventions,
+    PartnerEvents,
+    Referrals,
+    WaitingList,
+)
+from referral_svc.domain.timeline import TimelineItem, ordered, start_of
+
+OWN = "referral-svc"
+
+
+async def timeline(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> list[TimelineItem]:
+    """The child's referrals, status changes, escalations, interventions, care status changes, follow-ups
+    and partner events, oldest first."""
+    children = Children(uow.session)
+    child = await children.get(child_id)
+    if child is None:
+        raise NotFound(f"there is no child {child_id}")
+    await ensure_may_read(uow.session, acting, child_id=child_id)
+    items: list[TimelineItem] = []
+    referrals = await Referrals(uow.session).of_child(child_id)
+    ids = [r.id for r in referrals]
+    for r in referrals:
+        ref = str(r.id)
+        items.append(TimelineItem(start_of(r.referred_on), "referral.received", OWN, ref,
+                                  f"referred by {r.source.replace('_', ' ')}; risk factors: "
+                                  f"{', '.join(r.risk_factors) or 'none'}"))
+        if r.eligibility_decided_at is not None and r.eligibility:
+            items.append(TimelineItem(r.eligibility_decided_at, "eligibility.decided", "eligibility-svc", ref,
+                                      f"recommended {r.eligibility.get('recommended') or 'none'}"))
+        if r.consent_signed_on is not None:
+            items.append(TimelineItem(start_of(r.consent_signed_on), "consent.signed", OWN, ref, None))
+        if r.consent_overdue_as_of is not None:
+            items.append(TimelineItem(start_of(r.consent_overdue_as_of), "consent.overdue", OWN, ref,
+                                      f"consent due {r.consent_due_on.isoformat()} not signed: escalated"))
+        if r.assessment_overdue_as_of is not None:
+            items.append(TimelineItem(start_of(r.assessment_overdue_as_of), "assessment.overdue", OWN, ref,
+                                      f"assessment due {r.assessment_due_on.isoformat()} not decided: escalated"))
+    for change in await Referrals(uow.session).status_history(ids):
+        if change.from_status is None:
+            continue  # the referral itself
+        source = "eligibility-svc" if change.cause == "eligibility.decided" else OWN
+        items.append(TimelineItem(change.at, "referral.status_changed", source, str(change.referral_id),
+                                  f"{change.from_status} → {change.to_status}"))
+    for entry in await WaitingList(uow.session).of_referrals(ids):
+        items.append(TimelineItem(entry.joined_at, "intervention.waitlisted", OWN, str(entry.referral_id),
+                                  f"waiting for a place in {entry.programme}"))
+    for iv in await Interventions(uow.session).of_referrals(ids):
+        items.append(TimelineItem(start_of(iv.started_on), "intervention.started", OWN, str(iv.id),
+                                  f"{iv.programme}, expected to end {iv.expected_end_on.isoformat()}"))
+        if iv.closed_on is not None:
+            mine = next((o for o in iv.child_outcomes or [] if o.get("child_id") == str(child_id)), None)
+            living = f"; {mine['living_situation'].replace('_', ' ')}" if mine else ""
+            items.append(TimelineItem(start_of(iv.closed_on), "intervention.closed", OWN, str(iv.id),
+                                      f"{iv.programme} closed: {iv.reason}{living}"))
+    for change in await children.care_changes(child_id):
+        placement = f" ({change.placement_type})" if change.placement_type else ""
+        items.append(TimelineItem(start_of(change.effective_on), "child.care_status_changed", OWN,
+                                  str(child_id), f"{change.legal_status_before} → {change.legal_status}{placement}"))
+    for followup in await Followups(uow.session).of_child(child_id):
+        items.append(TimelineItem(start_of(followup.due_on), "followup.due", "outcomes-svc",
+                                  str(followup.followup_id), f"{followup.checkpoint_months}-month follow-up due"))
+    for event in await PartnerEvents(uow.session).of_child(child_id):
+        if event.status in ("matched", "resolved"):
+            items.append(TimelineItem(event.occurred_at, event.kind, event.source, str(event.id), event.summary))
+    AuditLog(uow.session).record(acting.who, "timeline.read", [child_id], acting.request_id)
+    return ordered(items)
+
+
+async def audit_of_child(uow: UnitOfWork, child_id: uuid.UUID) -> list[dict[str, Any]]:
+    if await Children(uow.session).get(child_id) is None:
+        raise NotFound(f"there is no child {child_id}")
+    return [
+        {"at": e.at, "actor": e.actor, "role": e.role, "action": e.action, "child_id": e.child_id,
+         "request_id": e.request_id}
+        for e in await AuditLog(uow.session).for_child(child_id)
+    ]

@@ -1,0 +1,119 @@
+"""Partner agency feeds: police, health, education and youth justice post events about children.
+
+Accepted once per (source, external_id); matched to a child by la_child_id or NHS number; an event
+that cannot be matched safely waits in a review queue for a team manager, and is never dropped.
+The partner is told only that the event was accepted, never whether a child matched: a feed must
+not become a way to ask who is known to children's services.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from eoc_shared.db import UnitOfWork, utcnow
+from eoc_shared.errors import Conflict, Invalid, NotFound
+from eoc_shared.events.schemas import PartnerEventReceived
+from referral_svc.acting import Acting
+from referral_svc.api.schemas import FeedEventIn
+from referral_svc.db.models import PartnerEvent
+from referral_svc.db.repositories import AuditLog, Children, PartnerEvents
+from referral_svc.domain.feeds import Candidate, match_child
+from referral_svc.domain.vocab import FeedSource
+
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+async def receive(uow: UnitOfWork, source: FeedSource, data: FeedEventIn, acting: Acting) -> tuple[PartnerEvent, bool]:
+    """Store a partner's event; (event, duplicate). A repeat of an external_id changes nothing."""
+    events = PartnerEvents(uow.session)
+    existing = await events.by_external_id(source.value, data.external_id)
+    if existing is not None:
+        return existing, True
+    if data.occurred_at > utcnow() + CLOCK_SKEW:
+        raise Invalid("is in the future", field="occurred_at")
+    children = Children(uow.session)
+    by_la = await children.by_la_child_id(data.child.la_child_id) if data.child.la_child_id else None
+    by_nhs = await children.by_nhs_number(data.child.nhs_number) if data.child.nhs_number else None
+    match = match_child(
+        la_child_id=data.child.la_child_id, nhs_number=data.child.nhs_number,
+        by_la_child_id=Candidate(by_la.id, by_la.nhs_number) if by_la else None,
+        by_nhs_number=Candidate(by_nhs.id, by_nhs.nhs_number) if by_nhs else None,
+    )
+    event = PartnerEvent(
+        id=uuid.uuid4(), source=source.value, external_id=data.external_id, occurred_at=data.occurred_at,
+        kind=data.kind, summary=data.summary, la_child_id=data.child.la_child_id, nhs_number=data.child.nhs_number,
+        child_id=match.child_id, status="matched" if match.matched else "review", review_reason=match.review_reason,
+        received_at=utcnow(), received_by=acting.actor,
+    )
+    uow.session.add(event)
+    try:
+        await uow.session.flush()
+    except IntegrityError:
+        # The same external_id arrived concurrently and won: accept this one as the repeat it is.
+        await uow.rollback()
+        again = await events.by_external_id(source.value, data.external_id)
+        if again is None:
+            raise
+        return again, True
+    if match.matched:
+        _announce(uow, event)
+        AuditLog(uow.session).record(acting.who, "partner_event.received", [event.child_id], acting.request_id)
+    return event, False
+
+
+def _announce(uow: UnitOfWork, event: PartnerEvent) -> None:
+    """Thin: child, source, kind and when — never the summary."""
+    uow.publish("partner.event.received", key=event.child_id, data=PartnerEventReceived(
+        partner_event_id=event.id, child_id=event.child_id, source=event.source, kind=event.kind,
+        occurred_at=event.occurred_at,
+    ))
+
+
+async def review_queue(uow: UnitOfWork, *, status: str, source: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+    return [review_view(e) for e in await PartnerEvents(uow.session).by_status(status, source=source, limit=limit,
+                                                                                offset=offset)]
+
+
+async def resolve(uow: UnitOfWork, event_id: uuid.UUID, child_id: uuid.UUID, note: str | None,
+                  acting: Acting) -> dict[str, Any]:
+    """A team manager assigns an unmatched event to the child it is about; it then reaches the timeline
+    and outcomes like any matched event."""
+    event = await _in_review(uow, event_id)
+    child = await Children(uow.session).get(child_id)
+    if child is None:
+        raise Invalid(f"there is no child {child_id}", field="child_id")
+    event.child_id, event.status = child.id, "resolved"
+    event.resolved_at, event.resolved_by, event.resolution_note = utcnow(), acting.actor, note
+    _announce(uow, event)
+    AuditLog(uow.session).record(acting.who, "partner_event.assigned", [child.id], acting.request_id)
+    return review_view(event)
+
+
+async def dismiss(uow: UnitOfWork, event_id: uuid.UUID, note: str, acting: Acting) -> dict[str, Any]:
+    """Not about any child of ours: kept, with who decided and why, but no longer waiting for review."""
+    event = await _in_review(uow, event_id)
+    event.status = "dismissed"
+    event.resolved_at, event.resolved_by, event.resolution_note = utcnow(), acting.actor, note
+    return review_view(event)
+
+
+async def _in_review(uow: UnitOfWork, event_id: uuid.UUID) -> PartnerEvent:
+    event = await PartnerEvents(uow.session).get(event_id, for_update=True)
+    if event is None:
+        raise NotFound(f"there is no partner event {event_id}")
+    if event.status != "review":
+        raise Conflict(f"the partner event is {event.status}, not waiting for review", event_status=event.status)
+    return event
+
+
+def review_view(e: PartnerEvent) -> dict[str, Any]:
+    return {
+        "id": e.id, "source": e.source, "external_id": e.external_id, "kind": e.kind, "occurred_at": e.occurred_at,
+        "summary": e.summary, "la_child_id": e.la_child_id, "nhs_number": e.nhs_number, "status": e.status,
+        "review_reason": e.review_reason, "child_id": e.child_id, "received_at": e.received_at,
+        "resolved_at": e.resolved_at, "resolved_by": e.resolved_by, "resolution_note": e.resolution_note,
+    }

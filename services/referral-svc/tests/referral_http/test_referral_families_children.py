@@ -1,0 +1,119 @@
+"""Families and children: strict validation, PATCH, and child.updated when a child's care status changes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+
+
+async def test_family_and_child_read_and_patch(quiet, sw, auth) -> None:
+    family_id, (child_id,) = await quiet.family()
+    r = await quiet.client.get(f"/referrals/families/{family_id}", headers=sw)
+    assert r.status_code == 200 and r.json()["child_ids"] == [child_id]
+
+    r = await quiet.client.patch(f"/referrals/families/{family_id}",
+                                 json={"postcode_district": "ls7", "interpreter_needed": True}, headers=sw)
+    assert r.status_code == 200, r.text
+    assert r.json()["postcode_district"] == "LS7" and r.json()["interpreter_needed"] is True
+    assert r.json()["primary_language"] == "en"
+
+    r = await quiet.client.patch(f"/referrals/children/{child_id}", json={"given_name": "Sam", "ethnicity": "MWBC"},
+                                 headers=sw)
+    assert r.status_code == 200, r.text
+    assert (r.json()["given_name"], r.json()["ethnicity"], r.json()["legal_status"]) == ("Sam", "MWBC", "CPP")
+    got = await quiet.client.get(f"/referrals/children/{child_id}", headers=auth("team_manager"))
+    assert got.status_code == 200 and got.json()["given_name"] == "Sam"
+
+
+async def test_bad_patches_are_refused_and_change_nothing(quiet, sw) -> None:
+    nhs = quiet.nhs_number()
+    family_id, (child_id,) = await quiet.family([quiet.child_body(nhs_number=nhs)])
+    _other, (other_child,) = await quiet.family()
+    taken = (await quiet.client.get(f"/referrals/children/{other_child}", headers=sw)).json()["la_child_id"]
+    before = await quiet.outbox()
+    cases = [
+        ({"sex": "X"}, "sex", 422),
+        ({"sex": None}, "sex", 422),
+        ({"ethnicity": "ZZZZ"}, "ethnicity", 422),
+        ({"nhs_number": "9434765918"}, "nhs_number", 422),
+        ({"nhs_number": int(nhs)}, "nhs_number", 422),
+        ({"legal_status": "LAC"}, "placement_type", 422),
+        ({"legal_status": "LAC", "placement_type": "U9"}, "placement_type", 422),
+        ({"legal_status": "LAC", "placement_type": "U6", "effective_on": "2999-01-01"}, "effective_on", 422),
+        ({"legal_status": "LAC", "placement_type": "U6", "effective_on": "2001-01-01"}, "effective_on", 422),
+        ({"given_name": "Kim", "effective_on": "2024-01-01"}, "effective_on", 422),
+        ({"date_of_birth": "2999-01-01"}, "date_of_birth", 422),
+        ({"colour": "red"}, "colour", 422),
+        ({}, "body", 422),
+        ({"la_child_id": taken}, "la_child_id", 409),
+    ]
+    for body, field, code in cases:
+        r = await quiet.client.patch(f"/referrals/children/{child_id}", json=body, headers=sw)
+        assert r.status_code == code, (body, r.status_code, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        if code == 422:
+            assert field in [e["field"] for e in r.json()["errors"]], (body, r.json())
+    for body, field in [({"interpreter_needed": "yes"}, "interpreter_needed"), ({"primary_language": "eng"},
+                        "primary_language"), ({"la_reference": None}, "la_reference")]:
+        r = await quiet.client.patch(f"/referrals/families/{family_id}", json=body, headers=sw)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == field, r.text
+    child = (await quiet.client.get(f"/referrals/children/{child_id}", headers=sw)).json()
+    assert (child["legal_status"], child["sex"], child["nhs_number"]) == ("CPP", "M", nhs)
+    assert await quiet.outbox() == before
+    r = await quiet.client.patch(f"/referrals/children/{uuid.uuid4()}", json={"sex": "F"}, headers=sw)
+    assert r.status_code == 404
+
+
+async def test_entering_and_leaving_care_publishes_child_updated(quiet, sw, probe) -> None:
+    _family, (child_id,) = await quiet.family()
+    r = await quiet.client.patch(f"/referrals/children/{child_id}",
+                                 json={"legal_status": "LAC", "placement_type": "U6", "effective_on": "2024-07-01"},
+                                 headers=sw)
+    assert r.status_code == 200, r.text
+    assert (r.json()["legal_status"], r.json()["placement_type"]) == ("LAC", "U6")
+    r = await quiet.client.patch(f"/referrals/children/{child_id}", json={"placement_type": "K2"}, headers=sw)
+    assert r.status_code == 200
+    r = await quiet.client.patch(f"/referrals/children/{child_id}", json={"legal_status": "CIN"}, headers=sw)
+    assert r.status_code == 200 and r.json()["placement_type"] is None
+    # Not a care change: no event.
+    assert (await quiet.client.patch(f"/referrals/children/{child_id}", json={"given_name": "Jo"},
+                                     headers=sw)).status_code == 200
+    events = await probe.wait_for("child.updated", lambda m: m["data"]["child_id"] == child_id, count=3)
+    data = [e["data"] for e in events]
+    assert data[0]["legal_status_before"] == "CPP" and data[0]["legal_status"] == "LAC"
+    assert data[0]["placement_type"] == "U6" and data[0]["effective_on"] == "2024-07-01"
+    assert (data[1]["placement_type_before"], data[1]["placement_type"]) == ("U6", "K2")
+    assert (data[2]["legal_status_before"], data[2]["legal_status"], data[2]["placement_type"]) == ("LAC", "CIN", None)
+    raw = json.dumps(events)
+    assert "Jo" not in raw and "2010-06-15" not in raw and "given_name" not in raw
+    assert len(probe.on("child.updated", lambda m: m["data"]["child_id"] == child_id)) == 3
+
+
+async def test_children_validation_on_create(quiet, sw) -> None:
+    family_id, _ = await quiet.family()
+    dup = quiet.child_body()
+    assert (await quiet.client.post(f"/referrals/families/{family_id}/children", json=dup, headers=sw)).status_code == 201
+    r = await quiet.client.post(f"/referrals/families/{family_id}/children", json={**dup}, headers=sw)
+    assert r.status_code == 409 and "la_child_id" in r.json()["detail"]
+    for body, field in [
+        (quiet.child_body(legal_status="LAC", placement_type="U7"), "placement_type"),
+        (quiet.child_body(legal_status="XYZ"), "legal_status"),
+        (quiet.child_body(sex="f"), "sex"),
+        (quiet.child_body(nhs_number="4010232138"), "nhs_number"),
+    ]:
+        r = await quiet.client.post(f"/referrals/families/{family_id}/children", json=body, headers=sw)
+        assert r.status_code == 422 and field in [e["field"] for e in r.json()["errors"]], (field, r.text)
+
+
+async def test_board_members_and_partners_never_read_a_child(quiet, auth) -> None:
+    family_id, (child_id,) = await quiet.family()
+    for role, source in (("board_member", None), ("partner_feed", "police"), ("ops", None),
+                         ("finance_officer", None), ("placements_officer", None)):
+        headers = auth(role, source=source)
+        for path in (f"/referrals/children/{child_id}", f"/referrals/families/{family_id}",
+                     f"/referrals/children/{child_id}/timeline"):
+            r = await quiet.client.get(path, headers=headers)
+            assert r.status_code == 403, (role, path, r.status_code)
+        r = await quiet.client.patch(f"/referrals/children/{child_id}", json={"sex": "F"}, headers=headers)
+        assert r.status_code == 403, role
