@@ -1,8 +1,8 @@
 # Edge of Care platform — the two commands a newcomer needs: `make up` and `make test`.
 SHELL := /bin/bash
 PYTHON ?= python3
-UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/$(VENV)/bin/uv)
 VENV := .venv
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/$(VENV)/bin/uv)
 STAMP := $(VENV)/.installed
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
