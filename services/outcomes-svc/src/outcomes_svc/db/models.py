@@ -1,10 +1,26 @@
-"""outcomes-svc's tables."""
+"""outcomes-svc's tables: closures (checkpoint 0), follow-ups, detected signals, the access log."""
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+import uuid
+from datetime import date, datetime
 
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from eoc_shared.db import UTCDateTime
 from eoc_shared.events.store import InboxMixin, OutboxMixin
 
 NAMING = {
@@ -26,3 +42,105 @@ class Outbox(OutboxMixin, Base):
 
 class Inbox(InboxMixin, Base):
     pass
+
+
+class Closure(Base):
+    """One child of one closed intervention (never `superseded`): the outcome at closure, checkpoint 0."""
+
+    __tablename__ = "closures"
+    __table_args__ = (
+        UniqueConstraint("intervention_id", "child_id", name="uq_closures_intervention_child"),
+        Index("ix_closures_year_programme", "financial_year", "programme"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    intervention_id: Mapped[uuid.UUID]
+    referral_id: Mapped[uuid.UUID]
+    family_id: Mapped[uuid.UUID]
+    child_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    programme: Mapped[str] = mapped_column(String(32))
+    started_on: Mapped[date] = mapped_column(Date)
+    closed_on: Mapped[date] = mapped_column(Date)
+    financial_year: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))
+    living_situation: Mapped[str] = mapped_column(String(16))
+    placement_type: Mapped[str | None] = mapped_column(String(8), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Followup(Base):
+    """A checkpoint 6–60 months after a closure: scheduled → due → overdue, until recorded.
+
+    `status` is kept by the scheduler (due and overdue as of the day it runs) and by results and
+    detections (recorded). The scheduler finds its work through (status, due_on): a range scan over the
+    rows falling due, however large the table grows.
+    """
+
+    __tablename__ = "followups"
+    __table_args__ = (
+        UniqueConstraint("closure_id", "checkpoint_months", name="uq_followups_closure_checkpoint"),
+        Index("ix_followups_status_due_on", "status", "due_on"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    closure_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("closures.id"))
+    child_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    intervention_id: Mapped[uuid.UUID]
+    checkpoint_months: Mapped[int] = mapped_column(SmallInteger)
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    # followup.due: published once, when the scheduler first found it due (as of which day)
+    due_published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    due_as_of: Mapped[date | None] = mapped_column(Date, default=None)
+    overdue_as_of: Mapped[date | None] = mapped_column(Date, default=None)
+    # the result: a practitioner's, or a detection's
+    observed_on: Mapped[date | None] = mapped_column(Date, default=None)
+    living_situation: Mapped[str | None] = mapped_column(String(16), default=None)
+    re_referred: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    recorded_source: Mapped[str | None] = mapped_column(String(16), default=None)
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    recorded_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    # what detection saw after the closure
+    re_referred_on: Mapped[date | None] = mapped_column(Date, default=None)
+    care_entry_on: Mapped[date | None] = mapped_column(Date, default=None)
+    care_entry_kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Signal(Base):
+    """A fact seen on the bus that can break a child's outcome: a re-referral, a care entry, custody.
+
+    Kept for every child (also before any closure is known: events of different topics may arrive in
+    any order), once per source fact.
+    """
+
+    __tablename__ = "signals"
+    __table_args__ = (UniqueConstraint("source", "source_ref", "child_id", name="uq_signals_source_ref_child"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    child_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(40))
+    source_ref: Mapped[str] = mapped_column(String(64))
+    referral_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    living_situation: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AccessLog(Base):
+    """Append-only: every read or change of a child's outcome record (a database trigger refuses UPDATE
+    and DELETE)."""
+
+    __tablename__ = "access_log"
+    __table_args__ = (Index("ix_access_log_child_at", "child_id", "at"),)
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(60))
+    child_id: Mapped[uuid.UUID]
+    request_id: Mapped[str | None] = mapped_column(String(128), default=None)

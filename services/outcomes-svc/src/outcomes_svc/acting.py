@@ -1,0 +1,22 @@
+"""Who is acting, for the records and the access log: a person's token or the service itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eoc_shared.auth import Principal
+
+
+@dataclass(frozen=True)
+class Acting:
+    actor: str
+    role: str
+    request_id: str | None = None
+
+    @classmethod
+    def of(cls, principal: Principal, request_id: str | None) -> "Acting":
+        return cls(principal.actor, principal.role.value, request_id)
+
+
+def system(name: str = "outcomes-svc") -> Acting:
+    return Acting(name, "system")

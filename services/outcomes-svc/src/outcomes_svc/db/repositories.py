@@ -1,0 +1,135 @@
+"""Queries of outcomes-svc: closures, follow-ups, signals, the access log, per-child locks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eoc_shared.db import utcnow
+from outcomes_svc.acting import Acting
+from outcomes_svc.db.models import AccessLog, Closure, Followup, Signal
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def lock_children(session: AsyncSession, child_ids: Iterable[uuid.UUID]) -> None:
+    """Serialise the work on each child's outcome record for the rest of the transaction.
+
+    A closure and a detection for the same child, handled at the same time by two consumers, would
+    otherwise each miss the other (the closure does not see the uncommitted signal, the signal does not
+    see the uncommitted closure). PostgreSQL: transaction-scoped advisory locks taken in one order (no
+    deadlock). SQLite serialises writing transactions by itself.
+    """
+    if not _is_postgres(session):
+        return
+    for child_id in sorted(set(child_ids)):
+        key = int.from_bytes(child_id.bytes[:8], "big", signed=True)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+class Closures:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, closure_id: uuid.UUID) -> Closure | None:
+        return await self.session.get(Closure, closure_id)
+
+    async def of_intervention_child(self, intervention_id: uuid.UUID, child_id: uuid.UUID) -> Closure | None:
+        stmt = select(Closure).where(Closure.intervention_id == intervention_id, Closure.child_id == child_id)
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def of_child(self, child_id: uuid.UUID) -> Sequence[Closure]:
+        stmt = select(Closure).where(Closure.child_id == child_id).order_by(Closure.closed_on, Closure.intervention_id)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def of_year(self, financial_year: int) -> Sequence[Closure]:
+        stmt = select(Closure).where(Closure.financial_year == financial_year)
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def cohort(self, *, programme: str | None, financial_year: int | None, living_situation: str | None,
+                     closed_by: date) -> Sequence[Closure]:
+        stmt = select(Closure).where(Closure.closed_on <= closed_by)
+        if programme is not None:
+            stmt = stmt.where(Closure.programme == programme)
+        if financial_year is not None:
+            stmt = stmt.where(Closure.financial_year == financial_year)
+        if living_situation is not None:
+            stmt = stmt.where(Closure.living_situation == living_situation)
+        return (await self.session.execute(stmt)).scalars().all()
+
+
+class Followups:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, followup_id: uuid.UUID) -> Followup | None:
+        return await self.session.get(Followup, followup_id)
+
+    async def of_child(self, child_id: uuid.UUID) -> Sequence[Followup]:
+        stmt = (select(Followup).where(Followup.child_id == child_id)
+                .order_by(Followup.due_on, Followup.checkpoint_months, Followup.id))
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def of_closure(self, closure_id: uuid.UUID, *, for_update: bool = False) -> Sequence[Followup]:
+        stmt = select(Followup).where(Followup.closure_id == closure_id).order_by(Followup.checkpoint_months)
+        if for_update and _is_postgres(self.session):
+            stmt = stmt.with_for_update()
+        return (await self.session.execute(stmt)).scalars().all()
+
+    async def of_closures(self, closure_ids: Sequence[uuid.UUID]) -> Sequence[Followup]:
+        found: list[Followup] = []
+        ids = list(closure_ids)
+        for start in range(0, len(ids), 1000):
+            stmt = select(Followup).where(Followup.closure_id.in_(ids[start:start + 1000]))
+            found.extend((await self.session.execute(stmt)).scalars().all())
+        return found
+
+    async def by_status(self, statuses: Sequence[str], *, programme: str | None, limit: int,
+                        offset: int) -> Sequence[tuple[Followup, Closure]]:
+        stmt = (select(Followup, Closure).join(Closure, Closure.id == Followup.closure_id)
+                .where(Followup.status.in_(list(statuses)))
+                .order_by(Followup.due_on, Followup.child_id, Followup.checkpoint_months)
+                .limit(limit).offset(offset))
+        if programme is not None:
+            stmt = stmt.where(Closure.programme == programme)
+        return [(f, c) for f, c in (await self.session.execute(stmt)).all()]
+
+
+class Signals:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def seen(self, source: str, source_ref: str, child_id: uuid.UUID) -> bool:
+        stmt = select(Signal.id).where(Signal.source == source, Signal.source_ref == source_ref,
+                                       Signal.child_id == child_id)
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def of_children(self, child_ids: Iterable[uuid.UUID]) -> Sequence[Signal]:
+        ids = sorted(set(child_ids))
+        found: list[Signal] = []
+        for start in range(0, len(ids), 1000):
+            stmt = (select(Signal).where(Signal.child_id.in_(ids[start:start + 1000]))
+                    .order_by(Signal.occurred_on, Signal.received_at))
+            found.extend((await self.session.execute(stmt)).scalars().all())
+        return found
+
+
+class AccessLogRepo:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def record(self, acting: Acting, action: str, child_ids: Iterable[uuid.UUID]) -> None:
+        now = utcnow()
+        for child_id in dict.fromkeys(child_ids):
+            self.session.add(AccessLog(at=now, actor=acting.actor, role=acting.role, action=action,
+                                       child_id=child_id, request_id=acting.request_id))
+
+    async def of_child(self, child_id: uuid.UUID) -> Sequence[AccessLog]:
+        stmt = select(AccessLog).where(AccessLog.child_id == child_id).order_by(AccessLog.at, AccessLog.seq)
+        return (await self.session.execute(stmt)).scalars().all()

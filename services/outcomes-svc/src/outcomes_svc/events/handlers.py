@@ -1,0 +1,32 @@
+"""Events outcomes-svc consumes: closures start the follow-ups; the rest is detection."""
+
+from __future__ import annotations
+
+from eoc_shared.db import UnitOfWork
+from eoc_shared.events.bus import Consumers
+from eoc_shared.events.envelope import Envelope
+from eoc_shared.events.schemas import ChildUpdated, InterventionClosed, PartnerEventReceived, ReferralCreated
+from outcomes_svc import detecting, tracking
+
+
+async def on_intervention_closed(uow: UnitOfWork, event: Envelope, payload: InterventionClosed) -> None:
+    await tracking.record_closure(uow, payload)
+
+
+async def on_referral_created(uow: UnitOfWork, event: Envelope, payload: ReferralCreated) -> None:
+    await detecting.on_referral_created(uow, payload)
+
+
+async def on_child_updated(uow: UnitOfWork, event: Envelope, payload: ChildUpdated) -> None:
+    await detecting.on_child_updated(uow, payload)
+
+
+async def on_partner_event_received(uow: UnitOfWork, event: Envelope, payload: PartnerEventReceived) -> None:
+    await detecting.on_partner_event(uow, payload)
+
+
+def register(consumers: Consumers) -> None:
+    consumers.subscribe("intervention.closed", on_intervention_closed)
+    consumers.subscribe("referral.created", on_referral_created)
+    consumers.subscribe("child.updated", on_child_updated)
+    consumers.subscribe("partner.event.received", on_partner_event_received)

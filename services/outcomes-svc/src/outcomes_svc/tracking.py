@@ -1,0 +1,213 @@
+"""Closures and follow-ups: the outcome at closure (checkpoint 0), the schedule to five years, results.
+
+`intervention.closed` (not `superseded`) records each child's closure and creates the follow-ups at
+6, 12, 18, 24, 36, 48 and 60 months; signals already seen for the child (events of other topics may
+arrive first) are applied at once. A practitioner records each result once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from sqlalchemy import update
+
+from eoc_shared.clock import today
+from eoc_shared.db import UnitOfWork, utcnow
+from eoc_shared.errors import Conflict, Invalid, NotFound
+from eoc_shared.events.schemas import FollowupRecorded, InterventionClosed
+from eoc_shared.finyear import financial_year_of
+from outcomes_svc.acting import Acting
+from outcomes_svc.db.models import Closure, Followup
+from outcomes_svc.db.repositories import AccessLogRepo, Closures, Followups, Signals, lock_children
+from outcomes_svc.domain.followup_dates import schedule
+from outcomes_svc.domain.outcome_terms import SUPERSEDED, FollowupStatus, LivingSituation
+from outcomes_svc.domain.signals import PRACTITIONER
+
+LIVING = {s.value for s in LivingSituation}
+
+
+def publish_recorded(uow: UnitOfWork, *, child_id: uuid.UUID, followup: Followup | None,
+                     intervention_id: uuid.UUID | None, living_situation: str, re_referred: bool,
+                     observed_on: date) -> None:
+    """`followup.recorded`, thin: ids, checkpoint, living situation, re-referred, the date."""
+    uow.publish("followup.recorded", key=child_id, data=FollowupRecorded(
+        followup_id=followup.id if followup else None, child_id=child_id, intervention_id=intervention_id,
+        checkpoint_months=followup.checkpoint_months if followup else None,
+        living_situation=living_situation, re_referred=re_referred, observed_on=observed_on,
+    ))
+
+
+async def record_closure(uow: UnitOfWork, payload: InterventionClosed) -> list[Closure]:
+    """Checkpoint 0 and the follow-up schedule of every child of a closed intervention (once)."""
+    if payload.reason == SUPERSEDED:
+        return []
+    for outcome in payload.child_outcomes:
+        if outcome.living_situation not in LIVING:
+            # Not retryable and not ours to guess: the consumer dead-letters the event with this reason.
+            raise ValueError(f"child_outcomes: unknown living_situation {outcome.living_situation!r}")
+    outcomes = {o.child_id: o for o in payload.child_outcomes}
+    await lock_children(uow.session, outcomes)
+    closures_repo = Closures(uow.session)
+    now = utcnow()
+    created: list[Closure] = []
+    for child_id in sorted(outcomes):
+        if await closures_repo.of_intervention_child(payload.intervention_id, child_id) is not None:
+            continue
+        outcome = outcomes[child_id]
+        closure = Closure(
+            id=uuid.uuid4(), intervention_id=payload.intervention_id, referral_id=payload.referral_id,
+            family_id=payload.family_id, child_id=child_id, programme=payload.programme,
+            started_on=payload.started_on, closed_on=payload.closed_on,
+            financial_year=financial_year_of(payload.closed_on), reason=payload.reason,
+            living_situation=outcome.living_situation, placement_type=outcome.placement_type, created_at=now,
+        )
+        uow.session.add(closure)
+        for months, due_on in schedule(payload.closed_on):
+            uow.session.add(Followup(
+                id=uuid.uuid4(), closure_id=closure.id, child_id=child_id, intervention_id=payload.intervention_id,
+                checkpoint_months=months, due_on=due_on, status=FollowupStatus.SCHEDULED.value, updated_at=now,
+            ))
+        created.append(closure)
+    if not created:
+        return []
+    await uow.session.flush()
+    # Signals seen before this closure arrived (another topic's consumer got there first).
+    from outcomes_svc import detecting
+
+    stored = await Signals(uow.session).of_children(c.child_id for c in created)
+    for closure in created:
+        for row in stored:
+            if row.child_id == closure.child_id:
+                await detecting.apply_to_closure(uow, closure, detecting.signal_of(row))
+    return created
+
+
+def followup_view(f: Followup, closure: Closure | None = None) -> dict[str, Any]:
+    recorded = f.status == FollowupStatus.RECORDED.value
+    view: dict[str, Any] = {
+        "id": f.id, "checkpoint_months": f.checkpoint_months, "due_on": f.due_on, "status": f.status,
+        "living_situation": f.living_situation if recorded else None,
+        "re_referred": f.re_referred if recorded else None,
+        "child_id": f.child_id, "intervention_id": f.intervention_id,
+        "observed_on": f.observed_on, "recorded_source": f.recorded_source,
+        "re_referred_on": f.re_referred_on, "care_entry_on": f.care_entry_on, "care_entry_kind": f.care_entry_kind,
+    }
+    if closure is not None:
+        view.update(programme=closure.programme, closed_on=closure.closed_on)
+    return view
+
+
+def closure_view(c: Closure) -> dict[str, Any]:
+    return {
+        "intervention_id": c.intervention_id, "referral_id": c.referral_id, "programme": c.programme,
+        "started_on": c.started_on, "closed_on": c.closed_on, "reason": c.reason, "checkpoint_months": 0,
+        "living_situation": c.living_situation, "placement_type": c.placement_type,
+        "financial_year": c.financial_year,
+    }
+
+
+async def child_followups(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> list[dict[str, Any]]:
+    """Every follow-up of the child (all their closed interventions), earliest due first. A child with no
+    closed intervention has none: an empty list, not an error (outcomes-svc knows children only by
+    their closures)."""
+    followups = await Followups(uow.session).of_child(child_id)
+    closures = {c.id: c for c in await Closures(uow.session).of_child(child_id)}
+    if followups:
+        AccessLogRepo(uow.session).record(acting, "outcomes.followups_read", [child_id])
+    return [followup_view(f, closures.get(f.closure_id)) for f in followups]
+
+
+async def child_record(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> dict[str, Any]:
+    """The child's outcome record: closures (checkpoint 0), follow-ups and the signals detected."""
+    closures = await Closures(uow.session).of_child(child_id)
+    if not closures:
+        raise NotFound(f"outcomes-svc has no closed intervention for child {child_id}")
+    by_id = {c.id: c for c in closures}
+    followups = await Followups(uow.session).of_child(child_id)
+    signals = await Signals(uow.session).of_children([child_id])
+    AccessLogRepo(uow.session).record(acting, "outcomes.record_read", [child_id])
+    return {
+        "child_id": child_id,
+        "closures": [closure_view(c) for c in closures],
+        "followups": [followup_view(f, by_id.get(f.closure_id)) for f in followups],
+        "signals": [{"kind": s.kind, "occurred_on": s.occurred_on, "source": s.source,
+                     "referral_id": s.referral_id} for s in signals],
+    }
+
+
+async def read_followup(uow: UnitOfWork, followup_id: uuid.UUID, acting: Acting) -> dict[str, Any]:
+    followup = await Followups(uow.session).get(followup_id)
+    if followup is None:
+        raise NotFound(f"there is no follow-up {followup_id}")
+    closure = await Closures(uow.session).get(followup.closure_id)
+    AccessLogRepo(uow.session).record(acting, "outcomes.followup_read", [followup.child_id])
+    return followup_view(followup, closure)
+
+
+async def record_result(uow: UnitOfWork, followup_id: uuid.UUID, *, observed_on: date, living_situation: str,
+                        re_referred: bool, acting: Acting) -> dict[str, Any]:
+    """A practitioner's result, once. Nothing is stored or published unless every check passes."""
+    followups = Followups(uow.session)
+    followup = await followups.get(followup_id)
+    if followup is None:
+        raise NotFound(f"there is no follow-up {followup_id}")
+    closure = await Closures(uow.session).get(followup.closure_id)
+    assert closure is not None
+    if observed_on < closure.closed_on:
+        raise Invalid(f"is before the intervention closed ({closure.closed_on.isoformat()})", field="observed_on")
+    if observed_on > today():
+        raise Invalid("is in the future: record what was observed, on the day it was observed", field="observed_on")
+    await lock_children(uow.session, [followup.child_id])
+    await uow.session.refresh(followup)
+    if followup.status == FollowupStatus.RECORDED.value:
+        how = ("by a practitioner" if followup.recorded_source == PRACTITIONER
+               else "by detection: " + _detected_what(followup))
+        raise Conflict(
+            f"the {followup.checkpoint_months}-month follow-up is already recorded "
+            f"(observed {followup.observed_on.isoformat() if followup.observed_on else 'earlier'}, {how})",
+            followup_status=followup.status,
+        )
+    now = utcnow()
+    # Conditional, so that of two concurrent results (or a result and a detection) only one records.
+    claimed = (await uow.session.execute(
+        update(Followup)
+        .where(Followup.id == followup.id, Followup.status != FollowupStatus.RECORDED.value)
+        .values(status=FollowupStatus.RECORDED.value, observed_on=observed_on, living_situation=living_situation,
+                re_referred=re_referred, recorded_source=PRACTITIONER, recorded_at=now, recorded_by=acting.actor,
+                updated_at=now)
+        .returning(Followup.id),
+        execution_options={"synchronize_session": False},
+    )).first()
+    if claimed is None:
+        raise Conflict(f"the {followup.checkpoint_months}-month follow-up was recorded a moment ago",
+                       followup_status=FollowupStatus.RECORDED.value)
+    await uow.session.refresh(followup)
+    publish_recorded(uow, child_id=followup.child_id, followup=followup, intervention_id=followup.intervention_id,
+                     living_situation=living_situation, re_referred=re_referred, observed_on=observed_on)
+    AccessLogRepo(uow.session).record(acting, "outcomes.result_recorded", [followup.child_id])
+    return followup_view(followup, closure)
+
+
+def _detected_what(f: Followup) -> str:
+    parts = []
+    if f.re_referred_on:
+        parts.append(f"re-referred on {f.re_referred_on.isoformat()}")
+    if f.care_entry_on:
+        parts.append(f"{(f.care_entry_kind or 'in_care').replace('_', ' ')} from {f.care_entry_on.isoformat()}")
+    return ", ".join(parts) or "a break of the outcome"
+
+
+async def worklist(uow: UnitOfWork, statuses: list[str], *, programme: str | None, limit: int, offset: int,
+                   acting: Acting) -> list[dict[str, Any]]:
+    """Follow-ups by status (the weekly case review reads `overdue`), longest waiting first."""
+    rows = await Followups(uow.session).by_status(statuses, programme=programme, limit=limit, offset=offset)
+    AccessLogRepo(uow.session).record(acting, "outcomes.worklist_read", [f.child_id for f, _ in rows])
+    day = today()
+    out = []
+    for f, c in rows:
+        view = followup_view(f, c)
+        view["days_since_due"] = max(0, (day - f.due_on).days)
+        out.append(view)
+    return out
