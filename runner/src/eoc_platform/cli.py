@@ -22,7 +22,8 @@ def _up(args: argparse.Namespace) -> int:
     if args.distributed:
         from eoc_platform.distributed import run_distributed
 
-        return run_distributed(port=args.port, data_dir=args.data_dir, database_url=args.database_url)
+        return run_distributed(port=args.port, data_dir=args.data_dir, database_url=args.database_url,
+                               host=args.host, database_prefix=args.database_prefix)
 
     import uvicorn
 
@@ -55,6 +56,17 @@ def _up(args: argparse.Namespace) -> int:
         print("eoc: stopped", flush=True)
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    from eoc_platform.migrate import migrate
+
+    try:
+        print(f"eoc migrate: {args.service} at {migrate(args.service, args.database_url)}")
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, the code for the job
+        print(f"eoc migrate {args.service}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _token(args: argparse.Namespace) -> int:
     from eoc_shared.auth import issue_dev_token
 
@@ -75,8 +87,17 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--data-dir", type=Path, default=Path("./var"))
     up.add_argument("--distributed", action="store_true", help="one process per service, PostgreSQL, nginx gateway")
-    up.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    up.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                    help="distributed: the PostgreSQL server to create each service's database on")
+    up.add_argument("--database-prefix", default="eoc_",
+                    help="distributed: databases are named PREFIX + service (default eoc_referral, …)")
     up.set_defaults(func=_up)
+
+    mig = sub.add_parser("migrate", help="migrate one service's database to the newest schema, then exit")
+    mig.add_argument("service", choices=["referral", "eligibility", "outcomes", "finance"])
+    mig.add_argument("--database-url", help="the service's own database (default: from its settings, "
+                     "EOC_<SERVICE>_DATABASE_URL or EOC_DATABASE_URL)")
+    mig.set_defaults(func=_migrate)
 
     tok = sub.add_parser("token", help="print a development bearer token (valid 1 hour)")
     tok.add_argument("--role", required=True, choices=[r.value for r in Role])

@@ -1,0 +1,281 @@
+"""Distributed mode on one machine: the broker, one uvicorn process per service, nginx as the gateway.
+
+Each service gets its own PostgreSQL database (created if missing) and is started exactly as a
+container starts it: `uvicorn --factory <svc>.app:create_app`, settings from the environment
+(EOC_<SERVICE>_DATABASE_URL, EOC_KAFKA_BOOTSTRAP, EOC_DATA_DIR). A service migrates its database in
+its lifespan, which uvicorn runs before it binds its port, so nothing is served before migrating.
+The gateway is deploy/gateway/nginx.conf rendered for 127.0.0.1 upstreams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from eoc_shared.broker import EmbeddedBroker, free_port
+
+# (service name, path prefix, uvicorn factory)
+SERVICES = (
+    ("referral", "referrals", "referral_svc.app:create_app"),
+    ("eligibility", "eligibility", "eligibility_svc.app:create_app"),
+    ("outcomes", "outcomes", "outcomes_svc.app:create_app"),
+    ("finance", "finance", "finance_svc.app:create_app"),
+)
+DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+_PLACEHOLDER = re.compile(r"\$\{(EOC_[A-Z_]+)\}")
+
+
+def gateway_template() -> Path:
+    """deploy/gateway/nginx.conf of the checkout this runner is installed from (EOC_GATEWAY_CONF overrides)."""
+    override = os.environ.get("EOC_GATEWAY_CONF")
+    if override:
+        return Path(override)
+    return Path(__file__).resolve().parents[3] / "deploy" / "gateway" / "nginx.conf"
+
+
+def render_gateway(template: str, values: dict[str, str]) -> str:
+    """Fill the ${EOC_...} placeholders, as envsubst does in the container; an unknown one is an error."""
+    missing = sorted({m for m in _PLACEHOLDER.findall(template) if m not in values})
+    if missing:
+        raise ValueError(f"the gateway template needs values for {', '.join(missing)}")
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def database_names(prefix: str) -> dict[str, str]:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", prefix):
+        raise ValueError("the database prefix may hold only lower-case letters, digits and underscores")
+    return {name: f"{prefix}{name}" for name, _p, _f in SERVICES}
+
+
+def _server_dsn(server_url: str) -> str:
+    return re.sub(r"^postgresql\+\w+://", "postgresql://", server_url)
+
+
+def service_url(server_url: str, database: str) -> str:
+    """The SQLAlchemy URL of one service's database on the given server."""
+    base, _, _db = _server_dsn(server_url).partition("?")[0].rpartition("/")
+    return f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{database}"
+
+
+async def ensure_databases(server_url: str, names: list[str]) -> list[str]:
+    """Create every database that does not exist yet; answers the ones it created."""
+    import asyncpg
+
+    conn = await asyncpg.connect(_server_dsn(server_url), timeout=10)
+    created = []
+    try:
+        for name in names:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+                created.append(name)
+    finally:
+        await conn.close()
+    return created
+
+
+def _die_with_parent() -> None:
+    """Linux: a child gets SIGTERM if `eoc up` dies, so no process outlives it."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    stop_signal: int = signal.SIGTERM
+
+
+@dataclass
+class Distributed:
+    port: int
+    data_dir: Path
+    server_url: str = DEFAULT_SERVER_URL
+    host: str = "127.0.0.1"
+    database_prefix: str = "eoc_"
+    children: list[Child] = field(default_factory=list)
+    broker: EmbeddedBroker | None = None
+
+    def service_env(self, name: str, database: str, port: int) -> dict[str, str]:
+        assert self.broker is not None
+        env = {k: v for k, v in os.environ.items() if not k.startswith(f"EOC_{name.upper()}_DATABASE")}
+        env.update({
+            "EOC_DATA_DIR": str(self.data_dir),
+            "EOC_KAFKA_BOOTSTRAP": self.broker.bootstrap,
+            f"EOC_{name.upper()}_DATABASE_URL": service_url(self.server_url, database),
+            "PYTHONUNBUFFERED": "1",
+        })
+        env.pop("EOC_DATABASE_URL", None)
+        return env
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None,
+               stop_signal: int = signal.SIGTERM) -> Child:
+        # Their own session: a Ctrl-C in the terminal reaches `eoc up` alone, which stops them in order.
+        process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+                                   start_new_session=True)
+        child = Child(name, process, stop_signal)
+        self.children.append(child)
+        return child
+
+    def start(self) -> dict[str, int]:
+        from eoc_shared.auth import ensure_dev_keypair
+
+        nginx = shutil.which("nginx") or next(
+            (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None)
+        if nginx is None:
+            raise RuntimeError("nginx is not on PATH; install it (Debian: apt-get install nginx-light)")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_dev_keypair(self.data_dir)
+        names = database_names(self.database_prefix)
+        created = asyncio.run(ensure_databases(self.server_url, list(names.values())))
+        if created:
+            print(f"eoc: created databases {', '.join(created)}", flush=True)
+
+        self.broker = EmbeddedBroker(log_file=self.data_dir / "broker.log")
+        self.broker.start()
+        ports: dict[str, int] = {}
+        for name, _prefix, factory in SERVICES:
+            ports[name] = free_port()
+            self._spawn(name, [
+                sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
+                "--port", str(ports[name]), "--no-access-log", "--log-level", "warning",
+                "--timeout-graceful-shutdown", "10", "--lifespan", "on",
+            ], env=self.service_env(name, names[name], ports[name]))
+        self._start_gateway(nginx, ports)
+        return ports
+
+    def _start_gateway(self, nginx: str, ports: dict[str, int]) -> None:
+        gateway = self.data_dir / "gateway"
+        temp = gateway / "temp"
+        temp.mkdir(parents=True, exist_ok=True)
+        values = {
+            "EOC_GATEWAY_LISTEN": f"{self.host}:{self.port}",
+            "EOC_GATEWAY_TEMP_DIR": str(temp),
+            "EOC_GATEWAY_ACCESS_LOG": str(gateway / "access.log"),
+            **{f"EOC_{name.upper()}_UPSTREAM": f"127.0.0.1:{port}" for name, port in ports.items()},
+        }
+        conf = gateway / "nginx.conf"
+        conf.write_text(render_gateway(gateway_template().read_text(), values))
+        # Not a daemon, its own prefix, pid and error log; as root the workers stay root so they can
+        # use the temporary directories under the data dir (nginx would otherwise drop to nobody).
+        globals_ = f"daemon off; pid {gateway / 'nginx.pid'};"
+        if os.geteuid() == 0:
+            globals_ += " user root;"
+        argv = [nginx, "-p", str(gateway), "-c", str(conf), "-e", str(gateway / "error.log"), "-g", globals_]
+        check = subprocess.run([*argv, "-t", "-q"], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError(f"nginx refused the rendered gateway config {conf}:\n{check.stderr.strip()}")
+        # SIGQUIT is nginx's graceful shutdown; SIGTERM would be a fast one.
+        self._spawn("gateway", argv, stop_signal=signal.SIGQUIT)
+
+    def exited(self) -> Child | None:
+        for child in self.children:
+            if child.process.poll() is not None:
+                return child
+        if self.broker is not None and self.broker.process is not None and self.broker.process.poll() is not None:
+            return Child("broker", self.broker.process)
+        return None
+
+    def wait_ready(self, timeout: float = 120.0) -> bool:
+        base = f"http://{self.host}:{self.port}"
+        deadline = time.monotonic() + timeout
+        pending = [prefix for _n, prefix, _f in SERVICES]
+        with httpx.Client(timeout=2) as client:
+            while pending and time.monotonic() < deadline:
+                if self.exited() is not None:
+                    return False
+                for prefix in list(pending):
+                    try:
+                        if client.get(f"{base}/{prefix}/readyz").status_code == 200:
+                            pending.remove(prefix)
+                    except httpx.HTTPError:
+                        pass
+                if pending:
+                    time.sleep(0.2)
+        return not pending
+
+    def stop(self, timeout: float = 20.0) -> None:
+        # The gateway first (no new requests), then the services, the broker last so relays can flush.
+        ordered = [c for c in self.children if c.name == "gateway"] + [c for c in self.children if c.name != "gateway"]
+        for child in ordered:
+            if child.process.poll() is None:
+                try:
+                    child.process.send_signal(child.stop_signal)
+                except ProcessLookupError:
+                    pass
+        deadline = time.monotonic() + timeout
+        for child in ordered:
+            try:
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"eoc: {child.name} did not stop within {timeout:.0f}s; killing it", flush=True)
+                child.process.kill()
+                child.process.wait()
+        self.children.clear()
+        if self.broker is not None:
+            self.broker.stop()
+            self.broker = None
+
+
+class _StopRequested(Exception):
+    pass
+
+
+def _stop_requested(_signum: int, _frame: object) -> None:
+    raise _StopRequested
+
+
+def run_distributed(*, port: int, data_dir: Path, database_url: str = DEFAULT_SERVER_URL,
+                    host: str = "127.0.0.1", database_prefix: str = "eoc_") -> int:
+    platform = Distributed(port=port, data_dir=data_dir.resolve(), server_url=database_url, host=host,
+                           database_prefix=database_prefix)
+    previous = {s: signal.signal(s, _stop_requested) for s in (signal.SIGINT, signal.SIGTERM)}
+    started = time.monotonic()
+    code = 0
+    try:
+        try:
+            ports = platform.start()
+            print(f"eoc: distributed: broker on {platform.broker.bootstrap if platform.broker else '?'}, "
+                  + ", ".join(f"{n} on :{p}" for n, p in ports.items())
+                  + f"; gateway on http://{host}:{port} (data in {platform.data_dir})", flush=True)
+            if not platform.wait_ready():
+                failed = platform.exited()
+                print(f"eoc: {'the ' + failed.name + ' process exited' if failed else 'not ready in time'}; stopping",
+                      file=sys.stderr, flush=True)
+                return 1
+            print(f"eoc: ready in {time.monotonic() - started:.1f}s", flush=True)
+            while (failed := platform.exited()) is None:
+                time.sleep(0.5)
+            print(f"eoc: the {failed.name} process exited with {failed.process.returncode}; stopping",
+                  file=sys.stderr, flush=True)
+            code = 1
+        except _StopRequested:
+            code = 0
+        except (RuntimeError, OSError, ValueError) as exc:
+            print(f"eoc up --distributed: {exc}", file=sys.stderr, flush=True)
+            code = 1
+    except _StopRequested:
+        code = 0
+    finally:
+        # A second Ctrl-C while stopping must not leave children behind.
+        for s in previous:
+            signal.signal(s, signal.SIG_IGN)
+        platform.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        print("eoc: stopped", flush=True)
+    return code

@@ -1,0 +1,45 @@
+"""`eoc migrate <service>`: one service's Alembic migrations to head, as a one-shot (compose, Kubernetes Job).
+
+A service also migrates at start (see eoc_shared.service); running this first lets an upgrade fail
+before any new replica is rolled out, and keeps slow migrations out of the readiness window.
+Inside a service image the runner is not installed; there the same is `alembic upgrade head` run
+in the service's directory (its alembic.ini), which reads the same settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from pathlib import Path
+
+from sqlalchemy import text
+
+from eoc_shared.db import make_engine
+from eoc_shared.migrations import upgrade_to_head
+
+_PACKAGES = {"referral": "referral_svc", "eligibility": "eligibility_svc", "outcomes": "outcomes_svc", "finance": "finance_svc"}
+_SETTINGS = {"referral": "ReferralSettings", "eligibility": "EligibilitySettings", "outcomes": "OutcomesSettings",
+             "finance": "FinanceSettings"}
+
+
+def migrate(service: str, database_url: str | None = None) -> str:
+    """Upgrade the service's database to head; answers the revision it is at afterwards."""
+    package = _PACKAGES[service]
+    app_module = importlib.import_module(f"{package}.app")
+    migrations_dir: Path = app_module.MIGRATIONS
+    if database_url is None:
+        settings_cls = getattr(importlib.import_module(f"{package}.settings"), _SETTINGS[service])
+        database_url = settings_cls().resolved_database_url
+    elif database_url.startswith("postgresql://"):
+        database_url = database_url.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+    async def _run() -> str:
+        engine = make_engine(database_url)
+        try:
+            await upgrade_to_head(engine, migrations_dir)
+            async with engine.connect() as conn:
+                return str((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar())
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(_run())
