@@ -7,19 +7,29 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from eoc_shared.service import ServiceRuntime, create_service_app
+from finance_svc import accounting
 from finance_svc.api.routes import router
 from finance_svc.db.models import Inbox, Outbox
+from finance_svc.events import handlers
 from finance_svc.settings import FinanceSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
+async def _seed(runtime: ServiceRuntime) -> None:
+    async with runtime.uow() as uow:
+        await accounting.seed_placement_rule(uow)
+
+
 def create_app(settings: FinanceSettings | None = None) -> FastAPI:
     settings = settings or FinanceSettings()
     runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS)
+    handlers.register(runtime.consumers)
     return create_service_app(
         runtime,
         title="Edge of Care — finance service",
-        description="finance service of the Edge of Care platform.",
+        description="Placement rates, projected cost avoided per child, savings by financial year against "
+        "targets, value for money per programme, and the Family Therapies Board's quarterly paper.",
         routers=[router],
+        on_start=_seed,
     )

@@ -450,6 +450,22 @@ def _success_chart(years: Sequence[YearFigures]) -> Figure:
     return figure
 
 
+def _high_cost_chart(years: Sequence[YearFigures]) -> Figure:
+    figure, axes = _new_figure(height=2.8)
+    positions = list(range(len(years)))
+    heights = [0.0 if y.high_cost_share is None else float(y.high_cost_share) * 100 for y in years]
+    axes.bar(positions, heights, 0.5, color=NAVY)
+    for position, year, height in zip(positions, years, heights, strict=True):
+        axes.annotate(format_share(year.high_cost_share, missing="n/a"), (position, height),
+                      ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+    axes.set_xticks(positions, [label(y.fy) for y in years])
+    axes.set_ylim(0, 105)
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0f}%"))
+    axes.set_title(f"High-cost placements avoided (daily rate {format_pounds(HIGH_COST_DAILY_RATE)} or more)",
+                   loc="left", fontsize=11, fontweight="bold")
+    return figure
+
+
 def _sustained_chart(data: BoardReportData) -> Figure | None:
     rates = [data.sustained_rate(m) for m in CHECKPOINTS]
     if all(r is None for r in rates):
@@ -473,6 +489,8 @@ def _charts(data: BoardReportData) -> list[tuple[str, str, Figure]]:
         ("savings", "Gross savings by financial year: full-year effect, in year, target.", _savings_chart(data.years)),
         ("diverted", "Children diverted from care by financial year, against target.", _diverted_chart(data.years)),
         ("success", "Success rate by financial year.", _success_chart(data.years)),
+        ("high_cost", "Share of children served whose projected placement costs £1,000 a day or more.",
+         _high_cost_chart(data.years)),
     ]
     sustained = _sustained_chart(data)
     if sustained is not None:
@@ -675,7 +693,7 @@ def render_pdf(data: BoardReportData | Mapping[str, Any]) -> bytes:
     if pdf.will_page_break(image_width * first_figure.get_figheight() / first_figure.get_figwidth() + 30):
         pdf.add_page()
     heading("4. Charts")
-    for name in ("savings", "diverted", "success"):
+    for name in ("savings", "diverted", "success", "high_cost"):
         chart(*figures[name])
 
     heading("5. Sustained outcomes after follow-up")

@@ -34,3 +34,9 @@ CLOSURE_REASONS: frozenset[str] = frozenset(
 AT_HOME = "at_home"
 SUPERSEDED = "superseded"
 BREAKDOWN_SITUATIONS: frozenset[str] = frozenset({"in_care", "custody"})
+
+# SSDA903 `PLACE` codes (DfE children looked after return): the placement types a rate or a projection may name.
+PLACEMENT_TYPES: tuple[str, ...] = (
+    "A3", "A4", "A5", "A6", "H5", "K1", "K2", "P1", "P2", "P3", "R1", "R2", "R3", "R5", "S1",
+    "T0", "T1", "T2", "T3", "T4", "U1", "U2", "U3", "U4", "U5", "U6", "Z1",
+)
