@@ -18,11 +18,12 @@ from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.errors import Conflict, Invalid, NotFound
 from eoc_shared.events.schemas import FollowupRecorded, InterventionClosed
 from eoc_shared.finyear import financial_year_of
+from eoc_shared.vocab import LivingSituation
 from outcomes_svc.acting import Acting
 from outcomes_svc.db.models import Closure, Followup
 from outcomes_svc.db.repositories import AccessLogRepo, Closures, Followups, Signals, lock_children
 from outcomes_svc.domain.followup_dates import schedule
-from outcomes_svc.domain.outcome_terms import SUPERSEDED, FollowupStatus, LivingSituation
+from outcomes_svc.domain.outcome_terms import SUPERSEDED, FollowupStatus
 from outcomes_svc.domain.signals import PRACTITIONER
 
 LIVING = {s.value for s in LivingSituation}

@@ -45,7 +45,8 @@ from referral_svc.domain.interventions import days_waiting, order_waiting_list
 from referral_svc.domain.status import IllegalTransition, is_terminal, transition
 from referral_svc.domain.timeline import start_of
 from referral_svc.domain.timers import overdue_timers
-from referral_svc.domain.vocab import Programme, ReferralStatus
+from eoc_shared.vocab import Programme
+from referral_svc.domain.vocab import ReferralStatus
 from referral_svc.domain.working_days import assessment_due_on, consent_due_on
 
 # --------------------------------------------------------------------------------------------- families

@@ -22,7 +22,7 @@ from referral_svc.api.schemas import FeedEventIn
 from referral_svc.db.models import PartnerEvent
 from referral_svc.db.repositories import AuditLog, Children, PartnerEvents
 from referral_svc.domain.feeds import Candidate, match_child
-from referral_svc.domain.vocab import FeedSource
+from eoc_shared.vocab import FeedSource
 
 CLOCK_SKEW = timedelta(minutes=5)
 

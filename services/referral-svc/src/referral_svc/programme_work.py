@@ -36,7 +36,8 @@ from referral_svc.domain.interventions import (
 )
 from referral_svc.domain.status import IllegalTransition, can_transition, is_terminal
 from referral_svc.domain.timeline import start_of
-from referral_svc.domain.vocab import ClosureReason, Programme, ReferralStatus
+from eoc_shared.vocab import ClosureReason, Programme
+from referral_svc.domain.vocab import ReferralStatus
 
 Settings = dict[str, ProgrammeSetting]
 

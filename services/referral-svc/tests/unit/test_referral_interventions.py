@@ -23,7 +23,7 @@ from referral_svc.domain.interventions import (
     to_supersede,
     validate_child_outcomes,
 )
-from referral_svc.domain.vocab import Programme as P
+from eoc_shared.vocab import Programme as P
 
 D = date
 

@@ -96,3 +96,9 @@ def test_message_reads_for_a_person():
 
 def test_is_a_value_error_for_callers_that_catch_broadly():
     assert issubclass(IllegalTransition, ValueError)
+
+
+def test_statuses_are_exactly_the_contract_list():
+    assert [m.value for m in S] == ["received", "assessing", "eligible", "ineligible", "active", "closed",
+                                    "withdrawn", "waitlisted"]
+    assert str(S.WAITLISTED) == "waitlisted"

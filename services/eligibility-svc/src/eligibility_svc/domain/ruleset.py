@@ -21,14 +21,11 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
 
+from eoc_shared import vocab
 from eoc_shared.api import IsoDate
 
-RISK_FACTORS = (
-    "behaviour", "offending", "school_exclusion", "physical_abuse", "neglect", "emotional_abuse",
-    "sexual_abuse_active", "sexual_harm", "psychosis", "domestic_abuse", "substance_misuse", "exploitation",
-    "family_breakdown", "parental_mental_health",
-)
-LEGAL_STATUSES = ("NONE", "CIN", "CPP", "LAC")
+RISK_FACTORS: tuple[str, ...] = tuple(f.value for f in vocab.RiskFactor)
+LEGAL_STATUSES: tuple[str, ...] = tuple(s.value for s in vocab.LegalStatus)
 STATUS_WORDS = {"LAC": "looked after", "CPP": "on a child protection plan", "CIN": "a child in need", "NONE": "without a legal status"}
 MIN_AGE, MAX_AGE = 0, 25
 MAX_VERSION = 1_000_000

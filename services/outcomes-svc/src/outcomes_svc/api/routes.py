@@ -13,6 +13,7 @@ from eoc_shared.clock import today
 from eoc_shared.errors import Forbidden, Invalid
 from eoc_shared.finyear import MAX_YEAR, MIN_YEAR
 from eoc_shared.service import UoW
+from eoc_shared.vocab import Programme
 from outcomes_svc import reporting, scheduling, tracking
 from outcomes_svc.acting import Acting
 from outcomes_svc.api.schemas import (
@@ -27,7 +28,7 @@ from outcomes_svc.api.schemas import (
     SurvivalOut,
 )
 from outcomes_svc.db.repositories import AccessLogRepo
-from outcomes_svc.domain.outcome_terms import FollowupStatus, Programme
+from outcomes_svc.domain.outcome_terms import FollowupStatus
 
 router = APIRouter(prefix="/outcomes", tags=["outcomes"])
 

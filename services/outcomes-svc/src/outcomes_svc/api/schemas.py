@@ -10,7 +10,8 @@ from typing import Annotated
 from pydantic import BaseModel, PlainSerializer, StrictBool
 
 from eoc_shared.api import IsoDate, StrictModel
-from outcomes_svc.domain.outcome_terms import FollowupStatus, LivingSituation
+from eoc_shared.vocab import LivingSituation
+from outcomes_svc.domain.outcome_terms import FollowupStatus
 
 #: A rate or share: a fraction 0–1 (already rounded half up to 4 places), a JSON number.
 Rate = Annotated[Decimal, PlainSerializer(lambda d: float(d), return_type=float, when_used="json")]

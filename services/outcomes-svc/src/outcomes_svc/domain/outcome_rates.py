@@ -22,7 +22,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from outcomes_svc.domain.outcome_terms import CHECKPOINTS, SUMMARY_CHECKPOINTS, LivingSituation
+from eoc_shared.vocab import LivingSituation
+from outcomes_svc.domain.outcome_terms import CHECKPOINTS, SUMMARY_CHECKPOINTS
 
 FOUR_PLACES = Decimal("0.0001")
 Z95 = 1.959963984540054

@@ -1,24 +1,11 @@
-"""The words outcomes-svc reasons with: the contract's vocabularies, checkpoints and statuses, in one place."""
+"""The words outcomes-svc reasons with: its statuses, checkpoints and signals; the contract's shared
+vocabularies come from `eoc_shared.vocab`."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-
-class Programme(StrEnum):
-    MST = "MST"
-    MST_BSF = "MST_BSF"
-    FFT_CW = "FFT_CW"
-    FFT_REUNIFICATION = "FFT_REUNIFICATION"
-    FGC = "FGC"
-    OTHER_PREVENTION = "OTHER_PREVENTION"
-
-
-class LivingSituation(StrEnum):
-    AT_HOME = "at_home"
-    IN_CARE = "in_care"
-    CUSTODY = "custody"
-    OTHER = "other"
+from eoc_shared.vocab import ClosureReason, LegalStatus, LivingSituation, PlacementType
 
 
 class FollowupStatus(StrEnum):
@@ -45,9 +32,9 @@ OVERDUE_AFTER_DAYS = 28
 #: The horizon of the survival estimate, in months.
 HORIZON_MONTHS = 60
 
-SUPERSEDED = "superseded"
-LOOKED_AFTER = "LAC"
-PLACED_WITH_PARENTS = "P1"
+SUPERSEDED = ClosureReason.SUPERSEDED.value
+LOOKED_AFTER = LegalStatus.LAC.value
+PLACED_WITH_PARENTS = PlacementType.P1.value
 #: Living situations that are a care entry (or custody): they break the outcome.
 CARE_SITUATIONS = frozenset({LivingSituation.IN_CARE.value, LivingSituation.CUSTODY.value})
 #: Partner event kinds that mean the child was taken into custody.

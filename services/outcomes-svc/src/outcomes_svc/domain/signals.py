@@ -20,12 +20,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
+from eoc_shared.vocab import LivingSituation
 from outcomes_svc.domain.outcome_terms import (
     CARE_SITUATIONS,
     CUSTODY_KINDS,
     LOOKED_AFTER,
     PLACED_WITH_PARENTS,
-    LivingSituation,
     SignalKind,
 )
 

@@ -51,7 +51,8 @@ from referral_svc.api.schemas import (
     WaitingOut,
     WithdrawIn,
 )
-from referral_svc.domain.vocab import FeedSource, Programme, ReferralStatus
+from eoc_shared.vocab import FeedSource, Programme
+from referral_svc.domain.vocab import ReferralStatus
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
 

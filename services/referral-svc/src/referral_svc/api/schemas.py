@@ -23,7 +23,7 @@ from pydantic import (
 
 from eoc_shared.api import IsoDate, StrictModel
 from referral_svc.domain.nhs_number import is_valid_nhs_number
-from referral_svc.domain.vocab import (
+from eoc_shared.vocab import (
     ClosureReason,
     Ethnicity,
     LegalStatus,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from referral_svc.domain.vocab import LegalStatus
+from eoc_shared.vocab import LegalStatus
 
 
 @dataclass(frozen=True)

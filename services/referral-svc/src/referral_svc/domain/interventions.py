@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, TypeVar
 
-from referral_svc.domain.vocab import LivingSituation, PlacementType, Programme
+from eoc_shared.vocab import LivingSituation, PlacementType, Programme
 
 DEFAULT_DURATION_MONTHS: Mapping[Programme, int] = {
     Programme.MST: 5,

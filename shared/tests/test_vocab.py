@@ -5,7 +5,7 @@ import json
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from referral_svc.domain.vocab import (
+from eoc_shared.vocab import (
     PLACEMENT_TYPE_DESCRIPTIONS,
     ClosureReason,
     Ethnicity,
@@ -15,7 +15,6 @@ from referral_svc.domain.vocab import (
     PlacementType,
     Programme,
     ReferralSource,
-    ReferralStatus,
     RiskFactor,
     Sex,
 )
@@ -38,7 +37,6 @@ CONTRACT = {
     LivingSituation: ["at_home", "in_care", "custody", "other"],
     ClosureReason: ["completed", "disengaged", "escalated_to_care", "moved_away", "superseded"],
     FeedSource: ["police", "health", "education", "youth_justice"],
-    ReferralStatus: ["received", "assessing", "eligible", "ineligible", "active", "closed", "withdrawn", "waitlisted"],
 }
 
 SSDA903_PLACE = [
@@ -76,7 +74,7 @@ def test_every_placement_type_has_a_description():
 
 def test_members_equal_and_serialise_as_their_plain_strings():
     assert Programme.MST_BSF == "MST_BSF"
-    assert str(ReferralStatus.WAITLISTED) == "waitlisted"
+    assert str(LegalStatus.LAC) == "LAC"
     assert json.dumps({"p": PlacementType.U6}) == '{"p": "U6"}'
     assert "at_home" in set(LivingSituation)
 
