@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, PlainSerializer, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PlainSerializer, StrictInt, StrictStr
 
-from eoc_shared.api import MoneyIn, MoneyOut, StrictModel
+from eoc_shared.api import MoneyOut, StrictModel
 from finance_svc.domain.vocab import LEGAL_STATUSES, PLACEMENT_TYPES, PROGRAMMES, RISK_FACTORS
 
 PlacementType = StrEnum("PlacementType", {code: code for code in PLACEMENT_TYPES})  # type: ignore[misc]
@@ -24,14 +24,42 @@ MAX_DAILY_RATE = Decimal(100_000)
 MAX_TOTAL = Decimal(10) ** 13
 
 
+def _pounds(limit: Decimal):  # noqa: ANN202
+    """Pounds as a JSON number from 0 to `limit` with at most two decimals; never coerced from text or a bool.
+
+    Checked here in full (rather than with eoc_shared.api.MoneyIn) so that an absurd magnitude such as
+    1e300 is a 422 naming the field, never an arithmetic error.
+    """
+
+    def check(value: Any) -> Decimal:
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            raise ValueError("must be an amount in pounds as a JSON number, e.g. 512.50")
+        try:
+            amount = Decimal(str(value))
+        except InvalidOperation as exc:
+            raise ValueError("must be an amount in pounds") from exc
+        if not amount.is_finite():
+            raise ValueError("must be a finite amount")
+        if amount < 0:
+            raise ValueError("must not be negative")
+        if amount > limit:
+            raise ValueError(f"must not be more than {limit:,}")
+        if amount != amount.quantize(Decimal("0.01")):
+            raise ValueError("must have at most two decimal places (pence)")
+        return amount
+
+    return BeforeValidator(check)
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")
     return value
 
 
-DailyRate = Annotated[MoneyIn, Field(ge=0, le=MAX_DAILY_RATE, description="pounds a day, e.g. 512.50")]
-Amount = Annotated[MoneyIn, Field(ge=0, le=MAX_TOTAL, description="pounds, e.g. 1250000.00")]
+DailyRate = Annotated[Decimal, _pounds(MAX_DAILY_RATE),
+                      Field(ge=0, le=MAX_DAILY_RATE, description="pounds a day, e.g. 512.50")]
+Amount = Annotated[Decimal, _pounds(MAX_TOTAL), Field(ge=0, le=MAX_TOTAL, description="pounds, e.g. 1250000.00")]
 Text = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
 Basis = Annotated[StrictStr, Field(min_length=1, max_length=2000), AfterValidator(_not_blank)]
 ShareOut = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
