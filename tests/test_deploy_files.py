@@ -168,6 +168,20 @@ def test_compose_gateway_is_nginx_on_8000_with_the_same_config() -> None:
         assert gateway["depends_on"][f"{name}-svc"]["condition"] == "service_healthy"
 
 
+def test_compose_renders_the_gateway_as_eoc_up_does() -> None:
+    """The official nginx image fills the template with envsubst over the EOC_ variables; same result as ours."""
+    envsubst = shutil.which("envsubst")
+    if envsubst is None:
+        pytest.skip("envsubst (gettext-base) is not installed")
+    env = {k: str(v) for k, v in compose()["services"]["gateway"]["environment"].items()}
+    names = " ".join(f"${{{k}}}" for k in env if re.search(env["NGINX_ENVSUBST_FILTER"], k))
+    template = (ROOT / "deploy/gateway/nginx.conf").read_text()
+    result = subprocess.run([envsubst, names], input=template, capture_output=True, text=True,
+                            env={"PATH": os.environ.get("PATH", ""), **env}, check=True)
+    assert result.stdout == render_gateway(template, env)
+    assert not re.search(r"\$\{EOC_[A-Z_]+\}", result.stdout) and "$request_id" in result.stdout
+
+
 # --- the gateway ------------------------------------------------------------------------------------
 
 
