@@ -141,7 +141,10 @@ class Distributed:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         ensure_dev_keypair(self.data_dir)
         names = database_names(self.database_prefix)
-        created = asyncio.run(ensure_databases(self.server_url, list(names.values())))
+        try:
+            created = asyncio.run(ensure_databases(self.server_url, list(names.values())))
+        except Exception as exc:  # noqa: BLE001 - asyncpg's errors are many; the operator needs one line
+            raise RuntimeError(f"cannot create the databases on {self.server_url}: {type(exc).__name__}: {exc}") from exc
         if created:
             print(f"eoc: created databases {', '.join(created)}", flush=True)
 
