@@ -157,7 +157,7 @@ def test_compose_migrates_each_service_before_starting_it(name: str) -> None:
 def test_compose_gateway_is_nginx_on_8000_with_the_same_config() -> None:
     gateway = compose()["services"]["gateway"]
     assert gateway["image"].startswith("nginx:")
-    assert "8000:8000" in gateway["ports"]
+    assert "${EOC_GATEWAY_PORT:-8000}:8000" in gateway["ports"]
     assert "./deploy/gateway/nginx.conf:/etc/nginx/templates/nginx.conf.template:ro" in gateway["volumes"]
     env = gateway["environment"]
     assert env["NGINX_ENVSUBST_OUTPUT_DIR"] == "/etc/nginx"
