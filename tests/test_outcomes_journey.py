@@ -32,7 +32,7 @@ async def test_a_closed_intervention_is_followed_up_and_counted(platform, auth) 
     r = await platform.request("POST", f"/referrals/{referral_id}/consent", json={"signed_on": "2019-05-08"}, headers=sw)
     assert r.status_code == 200, r.text
     r = await platform.request("POST", f"/referrals/{referral_id}/interventions",
-                               json={"programme": "MST", "started_on": "2019-06-03"}, headers=sw)
+                               json={"programme": "MST", "started_on": "2019-06-03", "practitioner": "pr-outcomes"}, headers=sw)
     assert r.status_code == 201, r.text
     intervention_id = r.json()["id"]
     r = await platform.request("POST", f"/referrals/interventions/{intervention_id}/close", headers=sw, json={
@@ -70,7 +70,9 @@ async def test_a_closed_intervention_is_followed_up_and_counted(platform, auth) 
         shown = await eventually(on_timeline, timeout=20, interval=0.05)
         assert [(i["source"], i["ref"]) for i in shown] == [("outcomes-svc", six_months["id"])]
 
-        r = await platform.request("POST", f"/outcomes/followups/{six_months['id']}/result", headers=sw, json={
+        # The MST practitioner who worked with the family records what they saw.
+        practitioner = auth("practitioner", subject="pr-outcomes")
+        r = await platform.request("POST", f"/outcomes/followups/{six_months['id']}/result", headers=practitioner, json={
             "observed_on": "2020-05-05", "living_situation": "at_home", "re_referred": False})
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "recorded"

@@ -316,13 +316,47 @@ async def test_bad_results_store_nothing_and_publish_nothing(svc: Svc) -> None:
 
 async def test_child_records_are_not_for_board_members_or_partners(svc: Svc) -> None:
     child = uuid.uuid4()
-    for role in ("board_member", "partner_feed", "practitioner", "finance_officer"):
+    for role in ("board_member", "partner_feed", "finance_officer", "placements_officer"):
         headers = svc.auth(role, source="police" if role == "partner_feed" else None)
         for path in (f"/outcomes/children/{child}/followups", f"/outcomes/children/{child}", "/outcomes/followups"):
             assert (await svc.client.get(path, headers=headers)).status_code == 403, (role, path)
+    # A practitioner is not told whether outcomes-svc knows a child who is none of theirs.
+    for path in (f"/outcomes/children/{child}/followups", f"/outcomes/children/{child}"):
+        assert (await svc.client.get(path, headers=svc.auth("practitioner"))).status_code == 403, path
     assert (await svc.client.get(f"/outcomes/children/{child}/followups")).status_code == 401
     r = await svc.client.get(f"/outcomes/children/{child}", headers=svc.auth("team_manager"))
     assert r.status_code == 404
+
+
+async def test_a_practitioner_follows_up_their_own_cases_only(svc: Svc) -> None:
+    mine, theirs = uuid.uuid4(), uuid.uuid4()
+    own = closure({mine: "at_home"}, "2016-03-31").model_copy(update={"practitioner": "pr-ada"})
+    other = closure({theirs: "at_home"}, "2016-03-31").model_copy(update={"practitioner": "pr-bo"})
+    await svc.send("intervention.closed", own, own.referral_id)
+    await svc.send("intervention.closed", other, other.referral_id)
+    six = by_checkpoint(await svc.followups(mine))[6]
+    await svc.followups(theirs)
+    ada, bo = svc.auth("practitioner", subject="pr-ada"), svc.auth("practitioner", subject="pr-bo")
+
+    r = await svc.client.get(f"/outcomes/children/{mine}/followups", headers=ada)
+    assert r.status_code == 200 and len(r.json()) == 7
+    assert (await svc.client.get(f"/outcomes/children/{mine}", headers=ada)).status_code == 200
+    for path in (f"/outcomes/children/{mine}/followups", f"/outcomes/children/{mine}", f"/outcomes/followups/{six['id']}"):
+        r = await svc.client.get(path, headers=bo)
+        assert r.status_code == 403 and "their own interventions" in r.json()["detail"], path
+    body = {"observed_on": "2016-10-03", "living_situation": "at_home", "re_referred": False}
+    r = await svc.client.post(f"/outcomes/followups/{six['id']}/result", headers=bo, json=body)
+    assert r.status_code == 403
+    assert by_checkpoint(await svc.followups(mine))[6]["status"] == "scheduled"
+
+    await svc.client.post("/outcomes/scheduler/run", headers=svc.auth("ops"), json={"as_of": "2016-10-01"})
+    listed = (await svc.client.get("/outcomes/followups?status=due&status=overdue&limit=1000", headers=ada)).json()
+    assert {f["child_id"] for f in listed} == {str(mine)}
+    listed = (await svc.client.get("/outcomes/followups?status=due&status=overdue&limit=1000", headers=bo)).json()
+    assert {f["child_id"] for f in listed} == {str(theirs)}
+    r = await svc.client.post(f"/outcomes/followups/{six['id']}/result", headers=ada, json=body)
+    assert r.status_code == 200 and r.json()["status"] == "recorded"
+    await svc.probe.wait_for("followup.recorded", lambda m: _for_child(mine)(m) and m["data"]["checkpoint_months"] == 6)
 
 
 # --------------------------------------------------------------------------------------------- detection

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eoc_shared.auth import Principal
+from eoc_shared.auth import Principal, Role
 
 
 @dataclass(frozen=True)
@@ -12,6 +12,10 @@ class Acting:
     actor: str
     role: str
     request_id: str | None = None
+
+    @property
+    def is_practitioner(self) -> bool:
+        return self.role == Role.PRACTITIONER.value
 
     @classmethod
     def of(cls, principal: Principal, request_id: str | None) -> "Acting":

@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
-from eoc_shared.errors import Conflict, Invalid, NotFound
+from eoc_shared.errors import Conflict, Forbidden, Invalid, NotFound
 from eoc_shared.events.schemas import FollowupRecorded, InterventionClosed
 from eoc_shared.finyear import financial_year_of
 from eoc_shared.vocab import LivingSituation
@@ -27,6 +27,17 @@ from outcomes_svc.domain.outcome_terms import SUPERSEDED, FollowupStatus
 from outcomes_svc.domain.signals import PRACTITIONER
 
 LIVING = {s.value for s in LivingSituation}
+NOT_THEIRS = "a practitioner may read and record only the follow-ups of their own interventions"
+
+
+def _theirs(acting: Acting, closures: list[Closure]) -> list[Closure]:
+    """The closures this person may see: all of them, or a practitioner's own (refused when none is)."""
+    if not acting.is_practitioner:
+        return closures
+    own = [c for c in closures if c.practitioner == acting.actor]
+    if not own:
+        raise Forbidden(NOT_THEIRS)
+    return own
 
 
 def publish_recorded(uow: UnitOfWork, *, child_id: uuid.UUID, followup: Followup | None,
@@ -62,7 +73,8 @@ async def record_closure(uow: UnitOfWork, payload: InterventionClosed) -> list[C
             family_id=payload.family_id, child_id=child_id, programme=payload.programme,
             started_on=payload.started_on, closed_on=payload.closed_on,
             financial_year=financial_year_of(payload.closed_on), reason=payload.reason,
-            living_situation=outcome.living_situation, placement_type=outcome.placement_type, created_at=now,
+            living_situation=outcome.living_situation, placement_type=outcome.placement_type,
+            practitioner=payload.practitioner, created_at=now,
         )
         uow.session.add(closure)
         for months, due_on in schedule(payload.closed_on):
@@ -113,20 +125,20 @@ async def child_followups(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) 
     """Every follow-up of the child (all their closed interventions), earliest due first. A child with no
     closed intervention has none: an empty list, not an error (outcomes-svc knows children only by
     their closures)."""
-    followups = await Followups(uow.session).of_child(child_id)
-    closures = {c.id: c for c in await Closures(uow.session).of_child(child_id)}
+    closures = {c.id: c for c in _theirs(acting, list(await Closures(uow.session).of_child(child_id)))}
+    followups = [f for f in await Followups(uow.session).of_child(child_id) if f.closure_id in closures]
     if followups:
         AccessLogRepo(uow.session).record(acting, "outcomes.followups_read", [child_id])
-    return [followup_view(f, closures.get(f.closure_id)) for f in followups]
+    return [followup_view(f, closures[f.closure_id]) for f in followups]
 
 
 async def child_record(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> dict[str, Any]:
     """The child's outcome record: closures (checkpoint 0), follow-ups and the signals detected."""
-    closures = await Closures(uow.session).of_child(child_id)
+    closures = _theirs(acting, list(await Closures(uow.session).of_child(child_id)))
     if not closures:
         raise NotFound(f"outcomes-svc has no closed intervention for child {child_id}")
     by_id = {c.id: c for c in closures}
-    followups = await Followups(uow.session).of_child(child_id)
+    followups = [f for f in await Followups(uow.session).of_child(child_id) if f.closure_id in by_id]
     signals = await Signals(uow.session).of_children([child_id])
     AccessLogRepo(uow.session).record(acting, "outcomes.record_read", [child_id])
     return {
@@ -143,6 +155,8 @@ async def read_followup(uow: UnitOfWork, followup_id: uuid.UUID, acting: Acting)
     if followup is None:
         raise NotFound(f"there is no follow-up {followup_id}")
     closure = await Closures(uow.session).get(followup.closure_id)
+    assert closure is not None
+    _theirs(acting, [closure])
     AccessLogRepo(uow.session).record(acting, "outcomes.followup_read", [followup.child_id])
     return followup_view(followup, closure)
 
@@ -156,6 +170,7 @@ async def record_result(uow: UnitOfWork, followup_id: uuid.UUID, *, observed_on:
         raise NotFound(f"there is no follow-up {followup_id}")
     closure = await Closures(uow.session).get(followup.closure_id)
     assert closure is not None
+    _theirs(acting, [closure])
     if observed_on < closure.closed_on:
         raise Invalid(f"is before the intervention closed ({closure.closed_on.isoformat()})", field="observed_on")
     if observed_on > today():
@@ -203,7 +218,9 @@ def _detected_what(f: Followup) -> str:
 async def worklist(uow: UnitOfWork, statuses: list[str], *, programme: str | None, limit: int, offset: int,
                    acting: Acting) -> list[dict[str, Any]]:
     """Follow-ups by status (the weekly case review reads `overdue`), longest waiting first."""
-    rows = await Followups(uow.session).by_status(statuses, programme=programme, limit=limit, offset=offset)
+    rows = await Followups(uow.session).by_status(
+        statuses, programme=programme, practitioner=acting.actor if acting.is_practitioner else None,
+        limit=limit, offset=offset)
     AccessLogRepo(uow.session).record(acting, "outcomes.worklist_read", [f.child_id for f, _ in rows])
     day = today()
     out = []

@@ -168,7 +168,7 @@ def _mark_closed(
     uow.publish("intervention.closed", key=referral.id, data=InterventionClosed(
         intervention_id=iv.id, referral_id=referral.id, family_id=iv.family_id, child_ids=referral.child_ids,
         programme=iv.programme, started_on=iv.started_on, closed_on=closed_on, reason=reason,
-        child_outcomes=[ChildOutcome(**o) for o in outcomes],
+        child_outcomes=[ChildOutcome(**o) for o in outcomes], practitioner=iv.practitioner,
     ))
 
 

@@ -84,6 +84,8 @@ class InterventionClosed(EventPayload):
     closed_on: date
     reason: str
     child_outcomes: list[ChildOutcome]
+    #: the practitioner's user id (their token subject), so that outcomes-svc can let them follow up their own cases
+    practitioner: str | None = None
 
 
 class ConsentOverdue(EventPayload):

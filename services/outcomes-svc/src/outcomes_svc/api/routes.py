@@ -8,9 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from eoc_shared.auth import Principal, Role, Scope, requires
+from eoc_shared.auth import Principal, Scope, requires
 from eoc_shared.clock import today
-from eoc_shared.errors import Forbidden, Invalid
+from eoc_shared.errors import Invalid
 from eoc_shared.finyear import MAX_YEAR, MIN_YEAR
 from eoc_shared.service import UoW
 from eoc_shared.vocab import Programme
@@ -33,21 +33,9 @@ from outcomes_svc.domain.outcome_terms import FollowupStatus
 router = APIRouter(prefix="/outcomes", tags=["outcomes"])
 
 
-def _not_practitioner(scope: Scope):  # noqa: ANN202
-    """Child-level access. Practitioners see only the cases of their own interventions, which referral-svc
-    knows and outcomes-svc does not: they are refused here rather than shown every child."""
-
-    async def dependency(principal: Principal = Depends(requires(scope))) -> Principal:  # noqa: B008
-        if principal.role is Role.PRACTITIONER:
-            raise Forbidden("practitioners read and record outcomes through their own cases; "
-                            "a social worker or team manager records follow-ups")
-        return principal
-
-    return dependency
-
-
-ChildReader = Annotated[Principal, Depends(_not_practitioner(Scope.OUTCOMES_READ))]
-ChildWriter = Annotated[Principal, Depends(_not_practitioner(Scope.OUTCOMES_WRITE))]
+# Practitioners hold these scopes too, and see only the closures of their own interventions (tracking.py).
+ChildReader = Annotated[Principal, Depends(requires(Scope.OUTCOMES_READ))]
+ChildWriter = Annotated[Principal, Depends(requires(Scope.OUTCOMES_WRITE))]
 AggregateReader = Annotated[Principal, Depends(requires(Scope.OUTCOMES_READ, Scope.REPORTS_READ))]
 Ops = Annotated[Principal, Depends(requires(Scope.OPS))]
 AuditReader = Annotated[Principal, Depends(requires(Scope.AUDIT_READ))]

@@ -65,6 +65,8 @@ class Closure(Base):
     reason: Mapped[str] = mapped_column(String(32))
     living_situation: Mapped[str] = mapped_column(String(16))
     placement_type: Mapped[str | None] = mapped_column(String(8), default=None)
+    # the practitioner's user id (token subject) from intervention.closed: they may follow up this closure
+    practitioner: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -90,14 +90,17 @@ class Followups:
             found.extend((await self.session.execute(stmt)).scalars().all())
         return found
 
-    async def by_status(self, statuses: Sequence[str], *, programme: str | None, limit: int,
-                        offset: int) -> Sequence[tuple[Followup, Closure]]:
+    async def by_status(self, statuses: Sequence[str], *, programme: str | None, limit: int, offset: int,
+                        practitioner: str | None = None) -> Sequence[tuple[Followup, Closure]]:
+        """Follow-ups in these statuses, longest waiting first; only one practitioner's, when named."""
         stmt = (select(Followup, Closure).join(Closure, Closure.id == Followup.closure_id)
                 .where(Followup.status.in_(list(statuses)))
                 .order_by(Followup.due_on, Followup.child_id, Followup.checkpoint_months)
                 .limit(limit).offset(offset))
         if programme is not None:
             stmt = stmt.where(Closure.programme == programme)
+        if practitioner is not None:
+            stmt = stmt.where(Closure.practitioner == practitioner)
         return [(f, c) for f, c in (await self.session.execute(stmt)).all()]
 
 
