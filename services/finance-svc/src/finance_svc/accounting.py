@@ -295,9 +295,10 @@ async def set_rates(uow: UnitOfWork, fy: int, items: Sequence[tuple[str, Decimal
     await lock_ledger(session, rate_years=[fy])
     await Rates(session).replace(fy, card, acting.actor)
     waiting = await Projections(session).proposed_of_rate_year(fy)
-    moved: list[uuid.UUID] = []
+    moved = 0
     for part in chunks(sorted(waiting)):
         await lock_ledger(session, children=part)
+        changed: list[uuid.UUID] = []
         for projection in (await Projections(session).of_children(part)).values():
             if projection.status != rules.PROPOSED:
                 continue
@@ -305,12 +306,13 @@ async def set_rates(uow: UnitOfWork, fy: int, items: Sequence[tuple[str, Decimal
             if rate == projection.daily_rate:
                 continue
             _change(uow, projection, placement_type=projection.placement_type, daily_rate=rate,
-                    status=rules.PROPOSED, basis=f"{projection.basis}; {label(fy)} rate card set",
+                    status=rules.PROPOSED, basis=f"{projection.basis.split('; ')[0]}; {label(fy)} rate card changed",
                     changed_by=acting.actor, recorded_by=acting.actor, rule_version=projection.rule_version)
-            moved.append(projection.child_id)
+            changed.append(projection.child_id)
         await session.flush()
-        await _recompute(session, [c for c in part if c in set(moved)])
-    return len(moved)
+        await _recompute(session, changed)
+        moved += len(changed)
+    return moved
 
 
 async def rate_card(uow: UnitOfWork, fy: int) -> dict[str, Decimal]:
