@@ -109,14 +109,19 @@ async def test_poison_goes_to_the_dead_letter_topic_and_the_next_message_is_hand
         await produce_raw(bootstrap, "referral.created", b"\x00 definitely not json", key=b"poison-1")
         await produce_raw(bootstrap, "referral.created", json.dumps(schema_invalid).encode(), key=b"poison-2")
         await produce_raw(bootstrap, "referral.created", _wire(valid), key=str(valid.referral_id).encode())
-        await probe.wait_for("referral.created.dlq", count=2, timeout=30)
-        parked = [(k, h) for t, k, _v, h in probe.messages if t == "referral.created.dlq"]
-        keys = {k for k, _h in parked}
-        assert {b"poison-1", b"poison-2"} <= keys
-        reasons = {k: h["dlq-reason"] for k, h in parked}
-        assert "not a CloudEvents envelope" in reasons[b"poison-1"]
-        assert "threshold_for_removal_met" in reasons[b"poison-2"]
-        assert all(h["dlq-consumer"] == "eligibility.referral.created" for _k, h in parked)
+        # Every service that consumes referral.created parks each poison message once, under its own name.
+        consumers = {"eligibility.referral.created", "outcomes.referral.created", "finance.referral.created"}
+
+        def parked() -> dict[tuple[str, bytes], dict[str, str]] | None:
+            seen = {(h["dlq-consumer"], k): h for t, k, _v, h in probe.messages
+                    if t == "referral.created.dlq" and k in (b"poison-1", b"poison-2")}
+            return seen if {c for c, _k in seen} >= consumers and len(seen) == 2 * len(consumers) else None
+
+        by_consumer = await eventually(parked, timeout=30)
+        assert {c for c, _k in by_consumer} == consumers
+        for consumer in consumers:
+            assert "not a CloudEvents envelope" in by_consumer[(consumer, b"poison-1")]["dlq-reason"]
+            assert "threshold_for_removal_met" in by_consumer[(consumer, b"poison-2")]["dlq-reason"]
     app = platform.apps["eligibility"]
     await eventually(lambda: _count(app, DecisionRecord, DecisionRecord.referral_id == valid.referral_id), timeout=20)
 
