@@ -1,7 +1,8 @@
 """After the intervention, across services on PostgreSQL with the real broker: a closure in referral-svc
 becomes follow-ups in outcomes-svc, the scheduler's `followup.due` reaches the child's timeline in
 referral-svc, a recorded result moves the year's figures, and a later referral of the same child breaks
-the follow-ups still open. Dates are in financial year 2019, which no other cross-service test uses."""
+the follow-ups still open. Dates are in financial year 2017, which no other suite on the shared broker uses (every instance of
+outcomes-svc reads every closure published in the test session)."""
 
 from __future__ import annotations
 
@@ -27,16 +28,16 @@ async def _eligible_referral(platform, sw, family_id: str, child_ids: list[str],
 async def test_a_closed_intervention_is_followed_up_and_counted(platform, auth) -> None:
     sw, ops = auth("social_worker", subject="sw-outcomes"), auth("ops")
     family_id, (stays, leaves) = await make_family(platform.clients["referral"], sw, [
-        child_body(date_of_birth="2006-03-01"), child_body(date_of_birth="2008-01-01")])
-    referral_id = await _eligible_referral(platform, sw, family_id, [stays, leaves], "2019-05-01")
-    r = await platform.request("POST", f"/referrals/{referral_id}/consent", json={"signed_on": "2019-05-08"}, headers=sw)
+        child_body(date_of_birth="2005-03-01"), child_body(date_of_birth="2006-01-01")])
+    referral_id = await _eligible_referral(platform, sw, family_id, [stays, leaves], "2017-05-02")
+    r = await platform.request("POST", f"/referrals/{referral_id}/consent", json={"signed_on": "2017-05-09"}, headers=sw)
     assert r.status_code == 200, r.text
     r = await platform.request("POST", f"/referrals/{referral_id}/interventions",
-                               json={"programme": "MST", "started_on": "2019-06-03", "practitioner": "pr-outcomes"}, headers=sw)
+                               json={"programme": "MST", "started_on": "2017-06-05", "practitioner": "pr-outcomes"}, headers=sw)
     assert r.status_code == 201, r.text
     intervention_id = r.json()["id"]
     r = await platform.request("POST", f"/referrals/interventions/{intervention_id}/close", headers=sw, json={
-        "closed_on": "2019-10-31", "reason": "completed", "child_outcomes": [
+        "closed_on": "2017-10-31", "reason": "completed", "child_outcomes": [
             {"child_id": stays, "living_situation": "at_home"},
             {"child_id": leaves, "living_situation": "in_care", "placement_type": "U4"}]})
     assert r.status_code == 200, r.text
@@ -48,19 +49,19 @@ async def test_a_closed_intervention_is_followed_up_and_counted(platform, auth) 
     rows = await eventually(lambda: scheduled(stays), timeout=20, interval=0.05)
     await eventually(lambda: scheduled(leaves), timeout=20, interval=0.05)
     assert [(f["checkpoint_months"], f["due_on"], f["status"]) for f in rows] == [
-        (6, "2020-04-30", "scheduled"), (12, "2020-10-31", "scheduled"), (18, "2021-04-30", "scheduled"),
-        (24, "2021-10-31", "scheduled"), (36, "2022-10-31", "scheduled"), (48, "2023-10-31", "scheduled"),
-        (60, "2024-10-31", "scheduled")]
+        (6, "2018-04-30", "scheduled"), (12, "2018-10-31", "scheduled"), (18, "2019-04-30", "scheduled"),
+        (24, "2019-10-31", "scheduled"), (36, "2020-10-31", "scheduled"), (48, "2021-10-31", "scheduled"),
+        (60, "2022-10-31", "scheduled")]
     six_months = rows[0]
 
     async with event_probe(platform.broker.bootstrap, ["followup.due", "followup.recorded"]) as probe:
-        r = await platform.request("POST", "/outcomes/scheduler/run", json={"as_of": "2020-05-10"}, headers=ops)
+        r = await platform.request("POST", "/outcomes/scheduler/run", json={"as_of": "2018-05-10"}, headers=ops)
         assert r.status_code == 200 and r.json()["due"] >= 2, r.text
         due = await probe.wait_for("followup.due", lambda m: m["data"]["followup_id"] == six_months["id"])
         assert due[0]["data"] == {"followup_id": six_months["id"], "child_id": stays,
-                                  "intervention_id": intervention_id, "checkpoint_months": 6, "due_on": "2020-04-30"}
+                                  "intervention_id": intervention_id, "checkpoint_months": 6, "due_on": "2018-04-30"}
         # A second run as of the same day finds nothing new for this child.
-        r = await platform.request("POST", "/outcomes/scheduler/run", json={"as_of": "2020-05-10"}, headers=ops)
+        r = await platform.request("POST", "/outcomes/scheduler/run", json={"as_of": "2018-05-10"}, headers=ops)
         assert r.status_code == 200
 
         async def on_timeline():
@@ -73,23 +74,23 @@ async def test_a_closed_intervention_is_followed_up_and_counted(platform, auth) 
         # The MST practitioner who worked with the family records what they saw.
         practitioner = auth("practitioner", subject="pr-outcomes")
         r = await platform.request("POST", f"/outcomes/followups/{six_months['id']}/result", headers=practitioner, json={
-            "observed_on": "2020-05-05", "living_situation": "at_home", "re_referred": False})
+            "observed_on": "2018-05-05", "living_situation": "at_home", "re_referred": False})
         assert r.status_code == 200, r.text
         assert r.json()["status"] == "recorded"
         recorded = await probe.wait_for("followup.recorded", lambda m: m["data"]["followup_id"] == six_months["id"])
         assert recorded[0]["data"]["living_situation"] == "at_home" and recorded[0]["data"]["re_referred"] is False
 
-        summary = (await platform.request("GET", "/outcomes/summary?financial_year=2019",
+        summary = (await platform.request("GET", "/outcomes/summary?financial_year=2017",
                                           headers=auth("board_member"))).json()
         assert {k: summary[k] for k in ("financial_year", "children_closed", "at_home_at_closure", "success_rate")} == {
-            "financial_year": 2019, "children_closed": 2, "at_home_at_closure": 1, "success_rate": 0.5}
+            "financial_year": 2017, "children_closed": 2, "at_home_at_closure": 1, "success_rate": 0.5}
         assert summary["sustained"]["6"] == 1.0
 
-        # The family comes back: the child still at home is referred again in January 2021.
-        again = await _eligible_referral(platform, sw, family_id, [stays], "2021-01-10")
+        # The family comes back: the child still at home is referred again in January 2019.
+        again = await _eligible_referral(platform, sw, family_id, [stays], "2019-01-10")
         detected = await probe.wait_for("followup.recorded", lambda m: m["data"]["child_id"] == stays
                                         and m["data"]["re_referred"] is True)
-        assert detected[0]["data"]["observed_on"] == "2021-01-10"
+        assert detected[0]["data"]["observed_on"] == "2019-01-10"
 
     rows = (await platform.request("GET", f"/outcomes/children/{stays}/followups", headers=sw)).json()
     by_checkpoint = {f["checkpoint_months"]: f for f in rows}
@@ -97,5 +98,5 @@ async def test_a_closed_intervention_is_followed_up_and_counted(platform, auth) 
     for months in (12, 18, 24, 36, 48, 60):                              # every follow-up still open is broken
         assert by_checkpoint[months]["status"] == "recorded", by_checkpoint[months]
         assert by_checkpoint[months]["re_referred"] is True
-        assert by_checkpoint[months]["re_referred_on"] == "2021-01-10"
+        assert by_checkpoint[months]["re_referred_on"] == "2019-01-10"
     assert again
