@@ -483,3 +483,32 @@ async def test_board_paper_pdf_renders_to_a_page_that_is_not_blank(svc: Svc, tmp
 
 async def test_targets_are_stored_once_per_year(svc: Svc) -> None:
     assert await svc.count(Target, Target.fy == FY) == 1
+
+
+async def test_the_placement_rule_is_data_and_a_new_version_applies_to_new_referrals(svc: Svc) -> None:
+    current = (await svc.get("/finance/placement-rules", role="placements_officer")).json()
+    assert current["version"] == 1
+    assert [r["name"] for r in current["rules"]] == [
+        "looked_after_keeps_placement", "older_child_behaviour_offending_exploitation", "any_other_child"]
+    v2 = {"rules": [
+        {"name": "looked_after_keeps_placement", "placement_type": None, "legal_statuses": ["LAC"]},
+        {"name": "exploited_child_secure", "placement_type": "K1", "min_age_years": 13,
+         "any_risk_factors": ["exploitation"], "description": "Exploitation at 13 or over: secure children's home."},
+        {"name": "any_other_child", "placement_type": "U6"},
+    ]}
+    assert_problem(await svc.put("/finance/placement-rules", v2, role="placements_officer"), 403)
+    assert_problem(await svc.put("/finance/placement-rules", {"rules": v2["rules"][:2]}), 422, "rules")
+    assert_problem(await svc.put("/finance/placement-rules", {"rules": [
+        {"name": "x", "placement_type": "U6", "any_risk_factors": ["astrology"]}]}), 422, "rules.0.any_risk_factors.0")
+    assert (await svc.get("/finance/placement-rules")).json()["version"] == 1
+    r = await svc.put("/finance/placement-rules", v2)
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 2
+
+    ref, family, child = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    await svc.send("referral.created", ref, referral(ref, family, date(2031, 10, 1), ["exploitation"], [
+        ChildFacts(child_id=child, age_years=15, legal_status="CPP")]))
+    got = await svc.projection(child)
+    assert (got["placement_type"], got["daily_rate"], got["basis"]) == ("K1", 1000.0,
+                                                                        "default rule v2: exploited_child_secure")
+    assert (await svc.projection(A1))["basis"].startswith("default rule v1")  # earlier proposals keep theirs
