@@ -14,7 +14,7 @@ import pytest
 from eligibility_svc.app import create_app as create_eligibility
 from eligibility_svc.settings import EligibilitySettings
 from eoc_shared.broker import EmbeddedBroker
-from eoc_shared.testing.fixtures import PostgresDatabases, running, service_settings
+from eoc_shared.testing.fixtures import PostgresDatabases, caught_up, running, service_settings
 from finance_svc.app import create_app as create_finance
 from finance_svc.settings import FinanceSettings
 from outcomes_svc.app import create_app as create_outcomes
@@ -55,6 +55,7 @@ async def start_platform(
     clients = dict(
         zip(names, await asyncio.gather(*(stack.enter_async_context(running(apps[n])) for n in names)))
     )
+    await caught_up(broker.bootstrap, apps.values())
     return Platform(clients, apps, urls, broker)
 
 

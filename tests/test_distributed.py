@@ -133,7 +133,7 @@ def distributed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 
 
 def test_every_service_runs_alone_on_its_own_postgres_database(distributed: Running) -> None:
-    children = subprocess.run(["ps", "-o", "args=", "--ppid", str(distributed.process.pid)],
+    children = subprocess.run(["ps", "-ww", "-o", "args=", "--ppid", str(distributed.process.pid)],
                               capture_output=True, text=True).stdout
     for svc in SERVICES:
         assert f"--factory {svc}_svc.app:create_app" in children

@@ -10,7 +10,7 @@ import asyncio
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,6 +205,47 @@ async def produce_raw(bootstrap: str, topic: str, value: bytes, key: bytes | Non
         await producer.send_and_wait(topic, value, key=key)
     finally:
         await producer.stop()
+
+
+async def caught_up(bootstrap: str, apps: Iterable[FastAPI], timeout: float = 180.0) -> None:
+    """Wait until every consumer of these running apps has committed up to the end of its topic as it is now.
+
+    Test suites share one broker, and a service started mid-session reads each topic from the start (a new
+    consumer group): until it has worked through the other suites' events, a test's own event waits behind
+    them. A fixture that waits here first keeps each test's timing its own.
+    """
+    from aiokafka.structs import TopicPartition
+
+    groups: dict[str, str] = {}
+    for app in apps:
+        consumers = app.state.runtime.consumers
+        for sub in consumers.subscriptions:
+            groups[sub.consumer + consumers.group_suffix] = sub.spec.topic
+    if not groups:
+        return
+    # One reader per group, never subscribed (so it joins nothing): it only asks what the group committed.
+    readers = {g: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=g, enable_auto_commit=False) for g in groups}
+    try:
+        for reader in readers.values():
+            await reader.start()
+        any_reader = next(iter(readers.values()))
+        await any_reader.topics()  # loads the cluster's metadata, so that every partition is known
+        ends: dict[str, dict[Any, int]] = {}
+        for topic in set(groups.values()):
+            partitions = [TopicPartition(topic, p) for p in (any_reader.partitions_for_topic(topic) or {0})]
+            ends[topic] = await any_reader.end_offsets(partitions)
+
+        async def done() -> bool:
+            for group, topic in groups.items():
+                for tp, end in ends[topic].items():
+                    if end > 0 and (await readers[group].committed(tp) or 0) < end:
+                        return False
+            return True
+
+        await eventually(done, timeout=timeout, interval=0.2)
+    finally:
+        for reader in readers.values():
+            await reader.stop()
 
 
 async def eventually(check: Callable[[], Any], timeout: float = 20.0, interval: float = 0.05) -> Any:
