@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ from finance_svc.db.models import (
     Rate,
     Target,
 )
+from finance_svc.api.schemas import SummaryOut
 from finance_svc.settings import FinanceSettings
 
 FY = 2031
@@ -512,3 +513,75 @@ async def test_the_placement_rule_is_data_and_a_new_version_applies_to_new_refer
     assert (got["placement_type"], got["daily_rate"], got["basis"]) == ("K1", 1000.0,
                                                                         "default rule v2: exploited_child_secure")
     assert (await svc.projection(A1))["basis"].startswith("default rule v1")  # earlier proposals keep theirs
+
+
+async def test_random_events_in_any_order_give_savings_method_v1_and_rebuild_gives_the_same_ledger(svc: Svc) -> None:
+    """Forty families' events, shuffled and sent at once on every topic: the summary equals savings method v1
+    computed from the same facts in one go, and a rebuild reproduces the ledger row for row."""
+    import random
+
+    from finance_svc.domain import savings
+    from finance_svc.domain.projection import PlacementRuleSet, propose_placement
+
+    fy, rng = 2033, random.Random(20331)
+    in_force = PlacementRuleSet.from_dict((await svc.get("/finance/placement-rules")).json())
+    rates = {"K2": D("1111.11"), "K1": D("1500.05"), "U6": D("123.45"), "U4": D("99.99")}
+    assert (await svc.put(f"/finance/rates/{fy}", [{"placement_type": t, "daily_rate": float(r)}
+                                                   for t, r in rates.items()])).status_code == 200
+
+    def day() -> date:
+        return date(2033, 4, 1) + timedelta(days=rng.randrange(300))
+
+    events: list[tuple[str, uuid.UUID, Any]] = []
+    interventions, projections, followups = [], {}, []
+    for _ in range(40):
+        family, ref = uuid.uuid4(), uuid.uuid4()
+        kids = [(uuid.uuid4(), rng.randrange(0, 18), rng.choice(["NONE", "CIN", "CPP", "LAC"])) for _ in
+                range(rng.randrange(1, 4))]
+        factors = rng.sample(["behaviour", "offending", "neglect", "exploitation", "family_breakdown"], 2)
+        facts = [ChildFacts(child_id=c, age_years=a, legal_status=s, placement_type="U4" if s == "LAC" else None)
+                 for c, a, s in kids]
+        events.append(("referral.created", ref, referral(ref, family, date(2033, 4, 1), factors, facts)))
+        for c, a, s in kids:
+            placement = propose_placement(in_force, a, s, "U4" if s == "LAC" else None, factors)
+            projections[str(c)] = savings.Projection(str(c), placement, rates[placement])
+        for _ in range(rng.randrange(1, 3)):
+            i, on = uuid.uuid4(), day()
+            served = [c for c, _a, _s in kids if rng.random() < 0.8] or [kids[0][0]]
+            programme = rng.choice(["MST", "MST_BSF", "FFT_CW", "FGC", "OTHER_PREVENTION"])
+            events.append(("intervention.started", i, started(i, ref, family, served, programme, on)))
+            if rng.random() < 0.8:
+                off = on + timedelta(days=rng.randrange(1, 200))
+                reason = rng.choice(["completed", "completed", "disengaged", "superseded", "escalated_to_care"])
+                outcomes = {c: rng.choice(["at_home", "at_home", "in_care", "other"]) for c in served}
+                events.append(("intervention.closed", i, closed(i, ref, family, programme, on, off, reason, outcomes)))
+                interventions.append(savings.Intervention(str(i), str(family), tuple(map(str, served)), programme, on,
+                                                          off, reason, {str(c): s for c, s in outcomes.items()}))
+                for c in served:
+                    if rng.random() < 0.3:
+                        seen = off + timedelta(days=rng.randrange(-30, 400))
+                        living = rng.choice(["in_care", "custody", "at_home"])
+                        events.append(("followup.recorded", c, FollowupRecorded(
+                            followup_id=uuid.uuid4(), child_id=c, living_situation=living, re_referred=False,
+                            observed_on=seen)))
+                        followups.append(savings.FollowUp(str(c), seen, living))
+            else:
+                interventions.append(savings.Intervention(str(i), str(family), tuple(map(str, served)), programme, on))
+    rng.shuffle(events)
+    await asyncio.gather(*(svc.send(topic, key, data) for topic, key, data in events))
+
+    expected = SummaryOut.model_validate(
+        savings.financial_summary(fy, interventions, projections, None, followups)).model_dump(mode="json")
+
+    async def settled() -> dict[str, Any] | None:
+        got = (await svc.get(f"/finance/summary/{fy}")).json()
+        return got if got == expected else None
+
+    try:
+        await eventually(settled, timeout=60, interval=0.2)
+    except AssertionError:
+        assert (await svc.get(f"/finance/summary/{fy}")).json() == expected
+    incremental = await svc.ledger_snapshot()
+    assert (await svc.client.post("/finance/ledger/rebuild", headers=svc.auth("ops"))).status_code == 200
+    assert await svc.ledger_snapshot() == incremental
+    assert (await svc.get(f"/finance/summary/{fy}")).json() == expected
