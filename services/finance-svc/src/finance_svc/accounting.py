@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 
 from eoc_shared.auth import Principal
 from eoc_shared.db import UnitOfWork, utcnow
@@ -435,6 +435,7 @@ async def _recompute(session: Any, child_ids: Iterable[uuid.UUID]) -> None:
         old_years[child].add(fy)
     years: dict[int, YearTotals] = defaultdict(YearTotals)
     programmes: dict[tuple[int, str], ProgrammeTotals] = defaultdict(ProgrammeTotals)
+    added: list[dict[str, Any]] = []
     for child in ids:
         mine = facts[child]
         for fy in sorted(mine.years | old_years[child]):
@@ -449,11 +450,13 @@ async def _recompute(session: Any, child_ids: Iterable[uuid.UUID]) -> None:
             if after is None:
                 await session.delete(row)
             elif row is None:
-                session.add(LedgerEntry(**entry_values(after)))
+                added.append(entry_values(after))
             else:
                 for name, value in entry_values(after).items():
                     setattr(row, name, value)
     await session.flush()
+    if added:  # one bulk INSERT (new keys only: a row is deleted or updated only where one existed)
+        await session.execute(insert(LedgerEntry), added)
     await ledger.apply(dict(years), dict(programmes))
 
 
@@ -463,13 +466,15 @@ async def rebuild_ledger(uow: UnitOfWork, acting: Acting) -> dict[str, Any]:
     await lock_ledger(session, exclusive=True)
     for model in (LedgerEntry, LedgerFamily, LedgerProgramme, LedgerYear):
         await session.execute(delete(model))
-    families = (await session.execute(select(InterventionFact.fy, InterventionFact.family_id).distinct())).all()
-    per_year: dict[int, YearTotals] = defaultdict(YearTotals)
-    for fy, family_id in families:
-        session.add(LedgerFamily(fy=fy, family_id=family_id))
-        per_year[fy] += YearTotals.family()
-    await session.flush()
-    await Ledger(session).apply(dict(per_year), {})
+    served = select(InterventionFact.fy, InterventionFact.family_id).distinct()
+    await session.execute(insert(LedgerFamily).from_select(["fy", "family_id"], served))
+    per_year = {
+        fy: YearTotals.family(int(count))
+        for fy, count in await session.execute(
+            select(LedgerFamily.fy, func.count()).group_by(LedgerFamily.fy))
+    }
+    families = sum(t.families_served for t in per_year.values())
+    await Ledger(session).apply(per_year, {})
     children = list((await session.execute(select(InterventionChild.child_id).distinct())).scalars())
     for part in chunks(sorted(children), REBUILD_CHUNK):
         await _recompute(session, part)
@@ -482,7 +487,7 @@ async def rebuild_ledger(uow: UnitOfWork, acting: Acting) -> dict[str, Any]:
     state.rebuilt_by = acting.actor
     await session.flush()
     years = (await session.execute(select(func.count()).select_from(LedgerYear))).scalar_one()
-    return {"children": len(children), "families": len(families), "financial_years": int(years),
+    return {"children": len(children), "families": families, "financial_years": int(years),
             "rebuilt_at": state.rebuilt_at}
 
 
