@@ -69,6 +69,14 @@ def test_eoc_up_serves_the_slice_and_stops_cleanly(tmp_path: Path) -> None:
             assert shown["eligibility"]["recommended"] == "MST"
             assert client.get("/eligibility/docs").status_code == 200
             assert client.get("/finance/openapi.json").status_code == 200
+        # The board paper reads follow-up sustainability from outcomes-svc through the platform's own origin
+        # (on whatever port it was started): it is there, not "not available".
+        board = subprocess.run([str(EOC), "token", "--role", "board_member", "--data-dir", str(data_dir)],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        paper = httpx.get(f"{base}/finance/board-report/2024/q/1", headers={"Authorization": f"Bearer {board}"},
+                          timeout=30)
+        assert paper.status_code == 200 and paper.headers["content-type"].startswith("text/html")
+        assert "Follow-up sustainability for 2024/25 is not available" not in paper.text
         assert (data_dir / "referral.sqlite3").exists() and (data_dir / "eligibility.sqlite3").exists()
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0

@@ -44,10 +44,14 @@ def test_dates_must_be_iso_strings(value: object) -> None:
         Body.model_validate({"on": value, "amount": 1})
 
 
-@pytest.mark.parametrize("value", ["12.50", True, 1.005, float("nan")])
+@pytest.mark.parametrize("value", ["12.50", True, 1.005, float("nan"), 1e276, 10**12, -(10**12)])
 def test_money_must_be_a_number_in_pence(value: object) -> None:
     with pytest.raises(ValidationError):
         Body.model_validate({"on": "2024-01-02", "amount": value})
+
+
+def test_the_largest_amount_a_money_column_holds_is_accepted() -> None:
+    assert Body.model_validate({"on": "2024-01-02", "amount": 999_999_999_999.99}).amount == Decimal("999999999999.99")
 
 
 def test_money_is_exact_and_presented_to_the_penny() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from pathlib import Path
@@ -39,6 +40,9 @@ def _up(args: argparse.Namespace) -> int:
     broker = EmbeddedBroker(log_file=data_dir / "broker.log")
     broker.start()
     print(f"eoc: broker on {broker.bootstrap}; platform on http://{args.host}:{args.port} (data in {data_dir})", flush=True)
+    # The board paper (finance) reads follow-up sustainability from outcomes through this same origin.
+    local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
+    os.environ.setdefault("EOC_FINANCE_OUTCOMES_URL", f"http://{local}:{args.port}")
     try:
         app = create_platform(data_dir, broker.bootstrap)
         config = uvicorn.Config(app, host=args.host, port=args.port, lifespan="on", access_log=False,

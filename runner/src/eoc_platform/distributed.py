@@ -120,6 +120,8 @@ class Distributed:
             "PYTHONUNBUFFERED": "1",
         })
         env.pop("EOC_DATABASE_URL", None)
+        if name == "finance":  # the board paper reads follow-up sustainability through the gateway
+            env.setdefault("EOC_FINANCE_OUTCOMES_URL", f"http://127.0.0.1:{self.port}")
         return env
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None,

@@ -27,6 +27,10 @@ def _iso_date(value: Any) -> Any:
     return value
 
 
+#: NUMERIC(14,2): twelve digits of pounds
+MONEY_LIMIT = Decimal(10) ** 12
+
+
 def _money_in(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         raise ValueError("must be an amount in pounds as a JSON number, e.g. 512.50")
@@ -36,6 +40,8 @@ def _money_in(value: Any) -> Decimal:
         raise ValueError("must be an amount in pounds") from exc
     if not amount.is_finite():
         raise ValueError("must be a finite amount")
+    if abs(amount) >= MONEY_LIMIT:
+        raise ValueError(f"must be less than £{MONEY_LIMIT:,} (the most a money column holds)")
     if amount != amount.quantize(PENNY):
         raise ValueError("must have at most two decimal places (pence)")
     return amount
