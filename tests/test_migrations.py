@@ -54,3 +54,31 @@ async def test_migrations_match_the_models_on_postgresql(service: str, databases
 async def test_migrations_match_the_models_on_sqlite(service: str, tmp_path: Path) -> None:
     migrations, metadata = SERVICES[service]
     assert await _drift(f"sqlite+aiosqlite:///{tmp_path / service}.db", migrations, metadata) == []
+
+
+APPEND_ONLY = {"referral": "audit_log", "outcomes": "access_log", "finance": "access_log"}
+
+
+@pytest.mark.parametrize("service", list(APPEND_ONLY))
+async def test_access_logs_refuse_update_and_delete_in_the_database(service: str, databases, tmp_path: Path) -> None:
+    """The triggers exist on both engines (referral-svc's tests show what they do to a real row)."""
+    from sqlalchemy import text
+
+    migrations, _metadata = SERVICES[service]
+    table = APPEND_ONLY[service]
+    queries = {
+        await databases.create(f"append_only_{service}"):
+            f"SELECT tgname FROM pg_trigger WHERE tgrelid = '{table}'::regclass AND NOT tgisinternal",
+        f"sqlite+aiosqlite:///{tmp_path / service}.db":
+            f"SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = '{table}'",
+    }
+    for url, query in queries.items():
+        engine = make_engine(url)
+        try:
+            await upgrade_to_head(engine, migrations)
+            async with engine.connect() as conn:
+                names = set((await conn.execute(text(query))).scalars())
+        finally:
+            await engine.dispose()
+        expected = {f"{table}_append_only"} if url.startswith("postgresql") else {f"{table}_no_update", f"{table}_no_delete"}
+        assert names == expected, (url, names)

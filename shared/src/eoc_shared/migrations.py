@@ -68,3 +68,35 @@ def _run(connection: Connection, target_metadata: MetaData) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def make_append_only(table: str, function: str | None = None) -> None:
+    """In a migration: the table refuses UPDATE and DELETE in the database itself, whatever the code does
+    (a PostgreSQL trigger function, or SQLite triggers that abort). For audit and access logs."""
+    from alembic import op
+
+    function = function or f"{table}_refuse_change"
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION '{table} is append-only: % refused', TG_OP; END $$"
+        )
+        op.execute(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            f"FOR EACH ROW EXECUTE FUNCTION {function}()"
+        )
+    else:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} refused'); END"
+            )
+
+
+def drop_append_only(table: str, function: str | None = None) -> None:
+    """The downgrade of `make_append_only` (SQLite's triggers go with their table)."""
+    from alembic import op
+
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        op.execute(f"DROP FUNCTION IF EXISTS {function or f'{table}_refuse_change'}()")
