@@ -8,10 +8,10 @@ from contextlib import AsyncExitStack
 from datetime import date
 
 import pytest
-from conftest import start_platform
 from journeys import make_family, referral_body
 from sqlalchemy import func, select
 
+from conftest import start_platform
 from eoc_shared.broker import EmbeddedBroker
 from eoc_shared.events.envelope import build_envelope
 from eoc_shared.events.schemas import ChildFacts, ReferralCreated

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -22,15 +22,15 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
+from eligibility_svc.app import create_app
+from eligibility_svc.db.models import DecisionRecord, Outbox, RuleSetRecord
+from eligibility_svc.domain.ruleset import RULES_V1
+from eligibility_svc.settings import EligibilitySettings
 from eoc_shared.clock import today
 from eoc_shared.events.bus import producer_for
 from eoc_shared.events.envelope import build_envelope
 from eoc_shared.events.schemas import ChildFacts, ReferralCreated, ReferralUpdated
 from eoc_shared.testing.fixtures import event_probe, eventually, running, service_settings
-from eligibility_svc.app import create_app
-from eligibility_svc.db.models import DecisionRecord, Outbox, RuleSetRecord
-from eligibility_svc.domain.ruleset import RULES_V1
-from eligibility_svc.settings import EligibilitySettings
 
 ORDER = ["MST", "MST_BSF", "FFT_CW", "FFT_REUNIFICATION", "FGC", "OTHER_PREVENTION"]
 
@@ -213,7 +213,7 @@ async def test_what_if_answers_and_stores_and_publishes_nothing(svc: Svc) -> Non
     no decision, outbox row or event may ever carry it (the service may meanwhile decide other referrals)."""
     sw = svc.auth("social_worker")
     marker = {"age_years": 23, "legal_status": "LAC"}
-    since = datetime.now(timezone.utc)
+    since = datetime.now(UTC)
     r = await svc.client.post("/eligibility/assessments", json={**WHAT_IF, "children": [*WHAT_IF["children"], marker]},
                               headers=sw)
     assert r.status_code == 200, r.text

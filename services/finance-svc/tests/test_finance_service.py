@@ -37,6 +37,7 @@ from eoc_shared.events.schemas import (
     ReferralCreated,
 )
 from eoc_shared.testing.fixtures import event_probe, eventually, running, service_settings
+from finance_svc.api.schemas import SummaryOut
 from finance_svc.app import create_app
 from finance_svc.db.models import (
     AccessEntry,
@@ -49,7 +50,6 @@ from finance_svc.db.models import (
     Rate,
     Target,
 )
-from finance_svc.api.schemas import SummaryOut
 from finance_svc.settings import FinanceSettings
 
 FY = 2031

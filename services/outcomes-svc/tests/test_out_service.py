@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from eoc_shared.clock import today
 from eoc_shared.events.envelope import build_envelope
 from eoc_shared.events.schemas import (
+    ChildFacts,
     ChildOutcome,
     ChildUpdated,
     EventPayload,
@@ -31,7 +32,6 @@ from eoc_shared.events.schemas import (
     InterventionClosed,
     PartnerEventReceived,
     ReferralCreated,
-    ChildFacts,
 )
 from eoc_shared.testing.fixtures import event_probe, eventually, produce_raw, running, service_settings
 from outcomes_svc import scheduling
@@ -411,10 +411,10 @@ async def test_custody_from_a_partner_event_is_dated_by_the_uk_day(svc: Svc) -> 
     await svc.followups(child)
     await svc.send("partner.event.received", PartnerEventReceived(
         partner_event_id=uuid.uuid4(), child_id=child, source="police", kind="arrest",
-        occurred_at=datetime(2022, 5, 1, 12, 0, tzinfo=timezone.utc)), child)
+        occurred_at=datetime(2022, 5, 1, 12, 0, tzinfo=UTC)), child)
     await svc.send("partner.event.received", PartnerEventReceived(
         partner_event_id=uuid.uuid4(), child_id=child, source="youth_justice", kind="custody",
-        occurred_at=datetime(2022, 6, 30, 23, 30, tzinfo=timezone.utc)), child)  # 00:30 on 1 July in London
+        occurred_at=datetime(2022, 6, 30, 23, 30, tzinfo=UTC)), child)  # 00:30 on 1 July in London
     rows = by_checkpoint(await svc.followups(child, where=lambda rows: rows[0]["status"] == "recorded"))
     assert (rows[6]["living_situation"], rows[6]["care_entry_on"], rows[6]["care_entry_kind"]) == (
         "custody", "2022-07-01", "custody")

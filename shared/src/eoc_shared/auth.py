@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -120,7 +120,7 @@ def issue_dev_token(
         raise ValueError("a partner_feed token needs --source (police, health, education, youth_justice)")
     private_path, _ = ensure_dev_keypair(data_dir)
     key = serialization.load_pem_private_key(private_path.read_bytes(), password=None)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claims = {
         "iss": issuer,
         "aud": audience,

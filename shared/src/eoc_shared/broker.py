@@ -72,7 +72,7 @@ class EmbeddedBroker:
                 self.process.wait()
         self.process = None
 
-    def __enter__(self) -> "EmbeddedBroker":
+    def __enter__(self) -> EmbeddedBroker:
         self.start()
         return self
 

@@ -51,7 +51,7 @@ class ServiceRuntime:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db, self.outbox_model, source_of(self.name), on_commit=self.relay.notify)
 
-    async def start(self, on_migrated: Callable[["ServiceRuntime"], Any] | None = None) -> None:
+    async def start(self, on_migrated: Callable[[ServiceRuntime], Any] | None = None) -> None:
         await upgrade_to_head(self.db.engine, self.migrations_dir)
         if on_migrated is not None:
             result = on_migrated(self)
@@ -94,7 +94,7 @@ async def broker_reachable(bootstrap: str, timeout: float = 1.0) -> bool:
             _, writer = await asyncio.wait_for(asyncio.open_connection(host or "127.0.0.1", int(port)), timeout)
             writer.close()
             return True
-        except (OSError, asyncio.TimeoutError, ValueError):
+        except (TimeoutError, OSError, ValueError):
             continue
     return False
 

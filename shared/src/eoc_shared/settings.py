@@ -50,7 +50,7 @@ class ServiceSettings(BaseSettings):
         return (init_settings, own, platform, file_secret_settings)
 
     @model_validator(mode="after")
-    def _refuse_development_key_in_production(self) -> "ServiceSettings":
+    def _refuse_development_key_in_production(self) -> ServiceSettings:
         if self.env == "production":
             if self.jwks_url is None or self.jwt_issuer == DEV_ISSUER:
                 raise ValueError(

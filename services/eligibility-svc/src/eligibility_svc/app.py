@@ -6,12 +6,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from eoc_shared.service import ServiceRuntime, create_service_app
 from eligibility_svc import decisions
 from eligibility_svc.api.routes import install_error_paths, router
 from eligibility_svc.db.models import Inbox, Outbox
 from eligibility_svc.events import handlers
 from eligibility_svc.settings import EligibilitySettings
+from eoc_shared.service import ServiceRuntime, create_service_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

@@ -13,16 +13,16 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from eligibility_svc.db.models import DecisionRecord, RuleSetRecord
+from eligibility_svc.db.repositories import Decisions, RuleSets
+from eligibility_svc.domain import engine
+from eligibility_svc.domain.ruleset import MAX_VERSION, FieldPath
 from eoc_shared import finyear
 from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.errors import Conflict, NotFound
 from eoc_shared.events.envelope import Envelope
 from eoc_shared.events.schemas import EligibilityDecided, ProgrammeDecision, ReferralCreated, ReferralUpdated
-from eligibility_svc.db.models import DecisionRecord, RuleSetRecord
-from eligibility_svc.db.repositories import Decisions, RuleSets
-from eligibility_svc.domain import engine
-from eligibility_svc.domain.ruleset import MAX_VERSION, FieldPath
 
 #: `referral.updated` is decided again only when one of these facts changed.
 DECISIVE_CHANGES = frozenset({"children", "risk_factors", "threshold_for_removal_met"})

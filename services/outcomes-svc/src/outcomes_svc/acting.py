@@ -18,7 +18,7 @@ class Acting:
         return self.role == Role.PRACTITIONER.value
 
     @classmethod
-    def of(cls, principal: Principal, request_id: str | None) -> "Acting":
+    def of(cls, principal: Principal, request_id: str | None) -> Acting:
         return cls(principal.actor, principal.role.value, request_id)
 
 

@@ -9,7 +9,7 @@ closure it concerns, naming the earliest follow-up it recorded.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from eoc_shared.clock import UK
 from eoc_shared.db import UnitOfWork, utcnow
@@ -96,7 +96,7 @@ async def on_child_updated(uow: UnitOfWork, payload: ChildUpdated) -> None:
 def uk_day(moment: datetime) -> date:
     """The calendar day in the UK on which something happened (a naive time is taken as UTC)."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UK).date()
 
 

@@ -12,12 +12,12 @@ from eoc_shared.finyear import label
 from eoc_shared.vocab import LivingSituation, Programme
 from outcomes_svc.db.models import Closure
 from outcomes_svc.db.repositories import Closures, Followups, Signals
+from outcomes_svc.detecting import signal_of
 from outcomes_svc.domain import outcome_rates
 from outcomes_svc.domain.followup_dates import add_months, months_between
 from outcomes_svc.domain.kaplan_meier import at_risk_at, kaplan_meier, survival_at
 from outcomes_svc.domain.outcome_terms import HORIZON_MONTHS, FollowupStatus
 from outcomes_svc.domain.signals import PRACTITIONER, first_break
-from outcomes_svc.detecting import signal_of
 
 
 async def _child_closures(uow: UnitOfWork, closures: Sequence[Closure]) -> list[outcome_rates.ChildClosure]:

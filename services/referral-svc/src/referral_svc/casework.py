@@ -24,6 +24,7 @@ from eoc_shared.events.schemas import (
     ReferralCreated,
     ReferralUpdated,
 )
+from eoc_shared.vocab import Programme
 from referral_svc.access import ensure_may_read
 from referral_svc.acting import Acting, system
 from referral_svc.api.schemas import ChildIn, ChildPatch, FamilyIn, FamilyPatch, ReferralIn
@@ -45,7 +46,6 @@ from referral_svc.domain.interventions import days_waiting, order_waiting_list
 from referral_svc.domain.status import IllegalTransition, is_terminal, transition
 from referral_svc.domain.timeline import start_of
 from referral_svc.domain.timers import overdue_timers
-from eoc_shared.vocab import Programme
 from referral_svc.domain.vocab import ReferralStatus
 from referral_svc.domain.working_days import assessment_due_on, consent_due_on
 

@@ -17,12 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.errors import Conflict, Invalid, NotFound
 from eoc_shared.events.schemas import PartnerEventReceived
+from eoc_shared.vocab import FeedSource
 from referral_svc.acting import Acting
 from referral_svc.api.schemas import FeedEventIn
 from referral_svc.db.models import PartnerEvent
 from referral_svc.db.repositories import AuditLog, Children, PartnerEvents
 from referral_svc.domain.feeds import Candidate, match_child
-from eoc_shared.vocab import FeedSource
 
 CLOCK_SKEW = timedelta(minutes=5)
 

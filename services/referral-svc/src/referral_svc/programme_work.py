@@ -18,6 +18,7 @@ from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.errors import Conflict, Invalid, NotFound
 from eoc_shared.events.schemas import ChildOutcome, InterventionClosed, InterventionStarted
+from eoc_shared.vocab import ClosureReason, Programme
 from referral_svc.access import ensure_may_read
 from referral_svc.acting import Acting
 from referral_svc.api.schemas import CloseIn, InterventionIn
@@ -36,7 +37,6 @@ from referral_svc.domain.interventions import (
 )
 from referral_svc.domain.status import IllegalTransition, can_transition, is_terminal
 from referral_svc.domain.timeline import start_of
-from eoc_shared.vocab import ClosureReason, Programme
 from referral_svc.domain.vocab import ReferralStatus
 
 Settings = dict[str, ProgrammeSetting]

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -76,7 +76,7 @@ class Service:
         """Produce a real eligibility.decided onto the broker and wait until the referral shows it."""
         eligible = eligible or {p: True for p in PROGRAMMES}
         reasons = reasons or {}
-        decided_at = datetime.now(timezone.utc) + timedelta(hours=1, seconds=next(_decision_clock))
+        decided_at = datetime.now(UTC) + timedelta(hours=1, seconds=next(_decision_clock))
         programmes = [
             ProgrammeDecision(programme=p, eligible=eligible.get(p, False),
                               reasons=reasons.get(p, ["meets the rules" if eligible.get(p) else "does not meet the rules"]))

@@ -6,7 +6,6 @@ import json
 import uuid
 
 
-
 async def test_family_and_child_read_and_patch(quiet, sw, auth) -> None:
     family_id, (child_id,) = await quiet.family()
     r = await quiet.client.get(f"/referrals/families/{family_id}", headers=sw)

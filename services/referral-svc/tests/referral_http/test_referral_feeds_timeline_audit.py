@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -104,7 +104,7 @@ async def test_feed_tokens_and_bad_events_are_refused(quiet, auth, sw) -> None:
                                     headers=sw)).status_code == 403
     assert (await quiet.client.post("/referrals/feeds/police/events", json=feed_event(child={"la_child_id": "X"})
                                     )).status_code == 401
-    future = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
+    future = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     for body, field in [
         (feed_event(child={}), "child"),
         (feed_event(child={"nhs_number": "1234567890"}), "child.nhs_number"),

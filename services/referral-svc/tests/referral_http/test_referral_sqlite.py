@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from eoc_shared.events.schemas import EligibilityDecided, ProgrammeDecision
 from eoc_shared.testing.fixtures import running, service_settings
@@ -42,7 +42,7 @@ async def test_capacity_and_timers_hold_under_concurrency_on_sqlite(tmp_path, br
                 await casework.apply_eligibility_decision(uow, EligibilityDecided(
                     referral_id=referral["id"], decision_id=uuid.uuid4(), rule_version=1, recommended="FGC",
                     programmes=[ProgrammeDecision(programme=p, eligible=p in ("FGC", "OTHER_PREVENTION"), reasons=[])
-                                for p in PROGRAMMES], decided_at=datetime.now(timezone.utc)), "urn:eoc:eligibility")
+                                for p in PROGRAMMES], decided_at=datetime.now(UTC)), "urn:eoc:eligibility")
                 await uow.commit()
             referral_ids.append(referral["id"])
 

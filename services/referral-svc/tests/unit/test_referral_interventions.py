@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from eoc_shared.vocab import Programme as P
 from referral_svc.domain.interventions import (
     DEFAULT_DURATION_MONTHS,
     SUPERSEDING,
@@ -23,7 +24,6 @@ from referral_svc.domain.interventions import (
     to_supersede,
     validate_child_outcomes,
 )
-from eoc_shared.vocab import Programme as P
 
 D = date
 

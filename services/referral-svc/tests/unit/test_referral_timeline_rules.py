@@ -1,6 +1,6 @@
 """Timeline ordering and the intervention helpers added for the case journey."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from referral_svc.domain.interventions import (
     living_situation_on_record,
@@ -12,14 +12,14 @@ from referral_svc.domain.timeline import TimelineItem, ordered, start_of
 
 
 def test_dated_facts_sit_at_the_start_of_their_day():
-    assert start_of(date(2024, 5, 1)) == datetime(2024, 5, 1, tzinfo=timezone.utc)
+    assert start_of(date(2024, 5, 1)) == datetime(2024, 5, 1, tzinfo=UTC)
 
 
 def test_timeline_oldest_first_then_journey_order():
     day = start_of(date(2024, 6, 1))
     items = [
         TimelineItem(day, "referral.status_changed", "referral-svc", "r"),
-        TimelineItem(datetime(2024, 5, 20, 9, tzinfo=timezone.utc), "arrest", "police", "p"),
+        TimelineItem(datetime(2024, 5, 20, 9, tzinfo=UTC), "arrest", "police", "p"),
         TimelineItem(day, "intervention.started", "referral-svc", "i"),
         TimelineItem(start_of(date(2024, 5, 1)), "referral.received", "referral-svc", "r"),
     ]

@@ -118,7 +118,7 @@ class OutboxRelay:
                 self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._poll)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             except asyncio.CancelledError:
                 raise
@@ -127,7 +127,7 @@ class OutboxRelay:
                 await self._close_producer()
                 try:
                     await asyncio.wait_for(self._sleep_unless_stopping(), backoff)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 backoff = min(backoff * 2, 5.0)
 

@@ -9,14 +9,14 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from eligibility_svc import decisions
+from eligibility_svc.api.schemas import AssessmentIn, AssessmentOut, DecisionOut, ReportOut, RuleSetSummary
+from eligibility_svc.domain.ruleset import CRITERION_KINDS, RuleSetDocument
 from eoc_shared import finyear
 from eoc_shared.auth import Principal, Scope, requires
 from eoc_shared.clock import today
 from eoc_shared.errors import Invalid, validation_problem
 from eoc_shared.service import UoW
-from eligibility_svc import decisions
-from eligibility_svc.api.schemas import AssessmentIn, AssessmentOut, DecisionOut, ReportOut, RuleSetSummary
-from eligibility_svc.domain.ruleset import CRITERION_KINDS, RuleSetDocument
 
 router = APIRouter(prefix="/eligibility", tags=["eligibility"])
 

@@ -8,9 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt, field_validator
 
-from eoc_shared.api import IsoDate, StrictModel
 from eligibility_svc.domain.ruleset import MAX_AGE, MIN_AGE, RISK_FACTORS, LegalStatus, RiskFactor
-
+from eoc_shared.api import IsoDate, StrictModel
 
 
 class ChildIn(StrictModel):

@@ -28,7 +28,7 @@ class DecidedReferral:
     programmes: tuple[ProgrammeOutcome, ...]
 
     @classmethod
-    def from_stored(cls, rule_version: int, recommended: str | None, programmes: Iterable[Mapping[str, Any]]) -> "DecidedReferral":
+    def from_stored(cls, rule_version: int, recommended: str | None, programmes: Iterable[Mapping[str, Any]]) -> DecidedReferral:
         return cls(rule_version, recommended, tuple(
             ProgrammeOutcome(str(p["programme"]), bool(p["eligible"]), tuple(p.get("reasons") or ())) for p in programmes
         ))

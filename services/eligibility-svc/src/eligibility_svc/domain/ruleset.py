@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 from pydantic_core import PydanticCustomError
@@ -32,7 +32,7 @@ MAX_VERSION = 1_000_000
 MAX_NESTING = 4
 CRITERION_KINDS = ("child", "risk_any", "threshold_met", "not_eligible_for", "eligible_for_any", "always", "any_of")
 
-FieldPath = tuple[Union[str, int], ...]
+FieldPath = tuple[str | int, ...]
 
 
 def _known_risk_factor(value: str) -> str:
@@ -68,7 +68,7 @@ class ChildCriterion(_Strict):
     legal_status_not_in: list[LegalStatus] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
-    def _range(self) -> "ChildCriterion":
+    def _range(self) -> ChildCriterion:
         if self.min_age > self.max_age:
             raise PydanticCustomError("age_range", "min_age {low} is above max_age {high}",
                                       {"low": self.min_age, "high": self.max_age})
@@ -137,10 +137,7 @@ class AnyOfCriterion(_Strict):
 
 
 Criterion = Annotated[
-    Union[
-        ChildCriterion, RiskAnyCriterion, ThresholdCriterion, NotEligibleForCriterion, EligibleForAnyCriterion,
-        AlwaysCriterion, AnyOfCriterion,
-    ],
+    ChildCriterion | RiskAnyCriterion | ThresholdCriterion | NotEligibleForCriterion | EligibleForAnyCriterion | AlwaysCriterion | AnyOfCriterion,
     Field(discriminator="kind"),
 ]
 AnyOfCriterion.model_rebuild()
@@ -258,7 +255,7 @@ class RuleSet(RuleSetDocument):
     """A rule set whose cross-references hold: every programme named exists, no dependency cycle."""
 
     @model_validator(mode="after")
-    def _consistent(self) -> "RuleSet":
+    def _consistent(self) -> RuleSet:
         found = problems(self)
         if found:
             raise ValueError("; ".join(f"{path_text(p)}: {m}" for p, m in found))

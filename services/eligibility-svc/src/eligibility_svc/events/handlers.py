@@ -3,11 +3,11 @@ risk factors or threshold change (a new decision; the old one is kept)."""
 
 from __future__ import annotations
 
+from eligibility_svc import decisions
 from eoc_shared.db import UnitOfWork
 from eoc_shared.events.bus import Consumers
 from eoc_shared.events.envelope import Envelope
 from eoc_shared.events.schemas import ReferralCreated, ReferralUpdated
-from eligibility_svc import decisions
 
 
 async def on_referral_created(uow: UnitOfWork, event: Envelope, payload: ReferralCreated) -> None:

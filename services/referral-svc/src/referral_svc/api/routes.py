@@ -16,6 +16,7 @@ from eoc_shared.auth import Principal, Scope, requires
 from eoc_shared.clock import today
 from eoc_shared.errors import Forbidden, Invalid
 from eoc_shared.service import UoW
+from eoc_shared.vocab import FeedSource, Programme
 from referral_svc import case_history, casework, escalations, partner_feeds, programme_work
 from referral_svc.acting import Acting
 from referral_svc.api.schemas import (
@@ -47,11 +48,10 @@ from referral_svc.api.schemas import (
     TimelineEntry,
     TimersRunIn,
     TimersRunOut,
-    Waitlisted,
     WaitingOut,
+    Waitlisted,
     WithdrawIn,
 )
-from eoc_shared.vocab import FeedSource, Programme
 from referral_svc.domain.vocab import ReferralStatus
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])

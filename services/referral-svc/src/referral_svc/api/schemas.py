@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime, timezone
-from typing import Annotated, ClassVar
-
-from typing import Any, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -22,7 +20,6 @@ from pydantic import (
 )
 
 from eoc_shared.api import IsoDate, StrictModel
-from referral_svc.domain.nhs_number import is_valid_nhs_number
 from eoc_shared.vocab import (
     ClosureReason,
     Ethnicity,
@@ -34,6 +31,7 @@ from eoc_shared.vocab import (
     RiskFactor,
     Sex,
 )
+from referral_svc.domain.nhs_number import is_valid_nhs_number
 
 _POSTCODE_DISTRICT = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
@@ -91,7 +89,7 @@ class PatchModel(StrictModel):
         return data
 
     @model_validator(mode="after")
-    def _something(self) -> "PatchModel":
+    def _something(self) -> PatchModel:
         if not self.model_fields_set:
             raise ValueError("names no field to change")
         return self
@@ -384,7 +382,7 @@ def _aware_datetime(value: Any) -> datetime:
     if not isinstance(value, str) or not _ISO_DATETIME.match(value):
         raise ValueError("must be an ISO 8601 date and time with its offset, e.g. 2024-05-01T14:30:00Z")
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError as exc:
         raise ValueError("is not a real date and time") from exc
 
@@ -403,7 +401,7 @@ class FeedChildIn(StrictModel):
     nhs_number: NhsNumber | None = None
 
     @model_validator(mode="after")
-    def _one_identifier(self) -> "FeedChildIn":
+    def _one_identifier(self) -> FeedChildIn:
         if self.la_child_id is None and self.nhs_number is None:
             raise ValueError("must give la_child_id or nhs_number")
         return self

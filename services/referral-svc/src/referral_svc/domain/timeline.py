@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 # Within the same instant, a referral comes before what it caused, a start before its status change.
 RANK = {
@@ -33,7 +33,7 @@ class TimelineItem:
 
 def start_of(day: date) -> datetime:
     """A date-only fact (referred on, started on) placed at the start of its day (UTC)."""
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def ordered(items: list[TimelineItem]) -> list[TimelineItem]:
