@@ -13,9 +13,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Union
 
-Time = Union[int, float, Fraction]
+Time = int | float | Fraction
 
 
 @dataclass(frozen=True)
