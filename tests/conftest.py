@@ -11,23 +11,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from eligibility_svc.app import create_app as create_eligibility
-from eligibility_svc.settings import EligibilitySettings
+from eoc_platform import registry
 from eoc_shared.broker import EmbeddedBroker
 from eoc_shared.testing.fixtures import PostgresDatabases, caught_up, running, service_settings
-from finance_svc.app import create_app as create_finance
-from finance_svc.settings import FinanceSettings
-from outcomes_svc.app import create_app as create_outcomes
-from outcomes_svc.settings import OutcomesSettings
-from referral_svc.app import create_app as create_referral
-from referral_svc.settings import ReferralSettings
 
-SERVICES = {
-    "referral": (ReferralSettings, create_referral),
-    "eligibility": (EligibilitySettings, create_eligibility),
-    "outcomes": (OutcomesSettings, create_outcomes),
-    "finance": (FinanceSettings, create_finance),
-}
+SERVICES = {s.name: (s.settings, s.create_app) for s in registry.SERVICES}
 
 
 @dataclass
@@ -40,8 +28,7 @@ class Platform:
     async def request(self, method: str, path: str, **kwargs: object) -> httpx.Response:
         """Route by prefix, as the gateway does."""
         service = path.strip("/").split("/")[0]
-        prefix = {"referrals": "referral"}.get(service, service)
-        return await self.clients[prefix].request(method, path, **kwargs)
+        return await self.clients[registry.BY_PREFIX[service].name].request(method, path, **kwargs)
 
 
 async def start_platform(

@@ -25,13 +25,15 @@ import httpx
 import pytest
 from journeys import child_body, family_body, referral_body
 
+from eoc_platform import registry
 from eoc_shared.broker import free_port
 from eoc_shared.testing.fixtures import server_url
+from eoc_shared.testing.harness import wait_ready
 
 pytestmark = pytest.mark.e2e
 EOC = Path(sys.executable).parent / "eoc"
-SERVICES = ("referral", "eligibility", "outcomes", "finance")
-PREFIXES = ("referrals", "eligibility", "outcomes", "finance")
+SERVICES = registry.NAMES
+PREFIXES = registry.PREFIXES
 
 
 def _nginx_or_skip() -> None:
@@ -105,18 +107,7 @@ def distributed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         )
     running = Running(process, f"http://127.0.0.1:{port}", data_dir, log, 0.0)
     try:
-        deadline = time.monotonic() + 180
-        pending = set(PREFIXES)
-        while pending:
-            assert process.poll() is None, f"eoc up --distributed exited with {process.returncode}:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"not ready through the gateway: {pending}\n{log.read_text()}"
-            for p in list(pending):
-                try:
-                    if httpx.get(f"{running.base}/{p}/readyz", timeout=2).status_code == 200:
-                        pending.discard(p)
-                except httpx.HTTPError:
-                    pass
-            time.sleep(0.2)
+        wait_ready(running.base, PREFIXES, timeout=180, process=process, log=log)
         running.started_in = time.monotonic() - started
         print(f"\ndistributed: ready through the gateway in {running.started_in:.1f}s")
         yield running

@@ -13,24 +13,12 @@ import httpx
 import pytest
 from journeys import child_body, family_body, referral_body
 
+from eoc_platform import registry
 from eoc_shared.broker import free_port
+from eoc_shared.testing.harness import wait_ready
 
 pytestmark = pytest.mark.e2e
 EOC = Path(sys.executable).parent / "eoc"
-
-
-def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"eoc up exited early with {process.returncode}"
-        try:
-            if all(httpx.get(f"{base}/{p}/readyz", timeout=1).status_code == 200
-                   for p in ("referrals", "eligibility", "outcomes", "finance")):
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the platform did not become ready")
 
 
 def _children_of(pid: int) -> list[int]:
@@ -47,7 +35,7 @@ def test_eoc_up_serves_the_slice_and_stops_cleanly(tmp_path: Path) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "EOC_LOG_LEVEL": "WARNING"},
     )
     try:
-        _wait_ready(base, process)
+        wait_ready(base, registry.PREFIXES, process=process)
         broker_pids = _children_of(process.pid)
         assert broker_pids, "the embedded broker runs as a child process"
         token = subprocess.run([str(EOC), "token", "--role", "social_worker", "--data-dir", str(data_dir)],

@@ -6,13 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
+from eoc_platform import registry
 from eoc_shared.broker import free_port
+from eoc_shared.testing.harness import wait_ready
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
@@ -27,15 +27,7 @@ def platform_url(tmp_path_factory: pytest.TempPathFactory):
     proc = subprocess.Popen([str(BIN / "eoc"), "up", "--port", str(port), "--data-dir", str(data_dir)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if all(httpx.get(f"{base}/{p}/readyz", timeout=1).status_code == 200
-                       for p in ("referrals", "eligibility", "outcomes", "finance")):
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        wait_ready(base, registry.PREFIXES, process=proc)
         yield base, data_dir
     finally:
         proc.send_signal(signal.SIGINT)

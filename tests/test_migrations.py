@@ -13,23 +13,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
 
-from eligibility_svc.app import MIGRATIONS as ELIGIBILITY
-from eligibility_svc.db.models import Base as EligibilityBase
+from eoc_platform import registry
 from eoc_shared.db import make_engine
 from eoc_shared.migrations import upgrade_to_head
-from finance_svc.app import MIGRATIONS as FINANCE
-from finance_svc.db.models import Base as FinanceBase
-from outcomes_svc.app import MIGRATIONS as OUTCOMES
-from outcomes_svc.db.models import Base as OutcomesBase
-from referral_svc.app import MIGRATIONS as REFERRAL
-from referral_svc.db.models import Base as ReferralBase
 
-SERVICES = {
-    "referral": (REFERRAL, ReferralBase.metadata),
-    "eligibility": (ELIGIBILITY, EligibilityBase.metadata),
-    "outcomes": (OUTCOMES, OutcomesBase.metadata),
-    "finance": (FINANCE, FinanceBase.metadata),
-}
+SERVICES = {s.name: (s.migrations_dir, s.metadata) for s in registry.SERVICES}
 
 
 async def _drift(url: str, migrations: Path, metadata: MetaData) -> list[object]:

@@ -16,21 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from eligibility_svc.app import create_app as create_eligibility
-from eligibility_svc.settings import EligibilitySettings
-from finance_svc.app import create_app as create_finance
-from finance_svc.settings import FinanceSettings
-from outcomes_svc.app import create_app as create_outcomes
-from outcomes_svc.settings import OutcomesSettings
-from referral_svc.app import create_app as create_referral
-from referral_svc.settings import ReferralSettings
+from eoc_platform import registry
 
-SERVICES = (
-    ("/referrals", ReferralSettings, create_referral),
-    ("/eligibility", EligibilitySettings, create_eligibility),
-    ("/outcomes", OutcomesSettings, create_outcomes),
-    ("/finance", FinanceSettings, create_finance),
-)
+SERVICES = tuple((f"/{s.prefix}", s.settings, s.create_app) for s in registry.SERVICES)
 
 
 class PrefixDispatcher:

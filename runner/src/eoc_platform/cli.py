@@ -8,6 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
+from eoc_platform import registry
 from eoc_shared.auth import Role
 
 
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     up.set_defaults(func=_up)
 
     mig = sub.add_parser("migrate", help="migrate one service's database to the newest schema, then exit")
-    mig.add_argument("service", choices=["referral", "eligibility", "outcomes", "finance"])
+    mig.add_argument("service", choices=registry.NAMES)
     mig.add_argument("--database-url", help="the service's own database (default: from its settings, "
                      "EOC_<SERVICE>_DATABASE_URL or EOC_DATABASE_URL)")
     mig.set_defaults(func=_migrate)

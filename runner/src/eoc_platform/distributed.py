@@ -23,15 +23,11 @@ from pathlib import Path
 
 import httpx
 
+from eoc_platform import registry
 from eoc_shared.broker import EmbeddedBroker, free_port
 
 # (service name, path prefix, uvicorn factory)
-SERVICES = (
-    ("referral", "referrals", "referral_svc.app:create_app"),
-    ("eligibility", "eligibility", "eligibility_svc.app:create_app"),
-    ("outcomes", "outcomes", "outcomes_svc.app:create_app"),
-    ("finance", "finance", "finance_svc.app:create_app"),
-)
+SERVICES = tuple((s.name, s.prefix, s.app_path) for s in registry.SERVICES)
 DEFAULT_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 _PLACEHOLDER = re.compile(r"\$\{(EOC_[A-Z_]+)\}")
 

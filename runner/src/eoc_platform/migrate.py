@@ -9,34 +9,26 @@ in the service's directory (its alembic.ini), which reads the same settings.
 from __future__ import annotations
 
 import asyncio
-import importlib
-from pathlib import Path
 
 from sqlalchemy import text
 
+from eoc_platform.registry import BY_NAME
 from eoc_shared.db import make_engine
 from eoc_shared.migrations import upgrade_to_head
-
-_PACKAGES = {"referral": "referral_svc", "eligibility": "eligibility_svc", "outcomes": "outcomes_svc", "finance": "finance_svc"}
-_SETTINGS = {"referral": "ReferralSettings", "eligibility": "EligibilitySettings", "outcomes": "OutcomesSettings",
-             "finance": "FinanceSettings"}
 
 
 def migrate(service: str, database_url: str | None = None) -> str:
     """Upgrade the service's database to head; answers the revision it is at afterwards."""
-    package = _PACKAGES[service]
-    app_module = importlib.import_module(f"{package}.app")
-    migrations_dir: Path = app_module.MIGRATIONS
+    entry = BY_NAME[service]
     if database_url is None:
-        settings_cls = getattr(importlib.import_module(f"{package}.settings"), _SETTINGS[service])
-        database_url = settings_cls().resolved_database_url
+        database_url = entry.settings().resolved_database_url
     elif database_url.startswith("postgresql://"):
         database_url = database_url.replace("postgresql://", "postgresql+asyncpg://", 1)
 
     async def _run() -> str:
         engine = make_engine(database_url)
         try:
-            await upgrade_to_head(engine, migrations_dir)
+            await upgrade_to_head(engine, entry.migrations_dir)
             async with engine.connect() as conn:
                 return str((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar())
         finally:

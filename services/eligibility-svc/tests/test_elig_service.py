@@ -12,7 +12,6 @@ import copy
 import json
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -30,7 +29,9 @@ from eoc_shared.clock import today
 from eoc_shared.events.bus import producer_for
 from eoc_shared.events.envelope import build_envelope
 from eoc_shared.events.schemas import ChildFacts, ReferralCreated, ReferralUpdated
-from eoc_shared.testing.fixtures import event_probe, eventually, running, service_settings
+from eoc_shared.testing import harness
+from eoc_shared.testing.fixtures import eventually, service_settings
+from eoc_shared.testing.harness import assert_problem
 
 ORDER = ["MST", "MST_BSF", "FFT_CW", "FFT_REUNIFICATION", "FGC", "OTHER_PREVENTION"]
 
@@ -95,33 +96,19 @@ def updated(base: ReferralCreated, changed: list[str], **facts: Any) -> Referral
 async def svc(databases: Any, broker: Any, data_dir: Any, auth: Any) -> AsyncIterator[Svc]:
     url = await databases.create("eligibility")
     app = create_app(service_settings(EligibilitySettings, database_url=url, broker=broker, data_dir=data_dir))
-    async with AsyncExitStack() as stack:
-        client, probe = await asyncio.gather(
-            stack.enter_async_context(running(app)),
-            stack.enter_async_context(event_probe(broker.bootstrap, ["eligibility.decided"])),
-        )
-        await eventually(lambda: app.state.runtime.consumers.connected, timeout=30)
+    async with harness.started(app, bootstrap=broker.bootstrap, topics=["eligibility.decided"]) as s:
         producer = producer_for(broker.bootstrap)
         await producer.start()
-        stack.push_async_callback(producer.stop)
-        yield Svc(client, app, producer, probe, auth)
+        try:
+            yield Svc(s.client, app, producer, s.probe, auth)
+        finally:
+            await producer.stop()
 
 
 def v1_document(**changes: Any) -> dict[str, Any]:
     doc = copy.deepcopy(json.loads(RULES_V1.model_dump_json()))
     doc.update(changes)
     return doc
-
-
-def assert_problem(r: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = r.json()
-    assert body["status"] == status
-    if field is not None:
-        assert field in [e["field"] for e in body.get("errors") or []], (field, body)
-        assert field in body["detail"], (field, body)
-    return body
 
 
 # ----------------------------------------------------------------------------------------- decisions

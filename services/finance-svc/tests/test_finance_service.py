@@ -36,7 +36,9 @@ from eoc_shared.events.schemas import (
     InterventionStarted,
     ReferralCreated,
 )
-from eoc_shared.testing.fixtures import event_probe, eventually, running, service_settings
+from eoc_shared.testing import harness
+from eoc_shared.testing.fixtures import eventually, service_settings
+from eoc_shared.testing.harness import assert_problem
 from finance_svc.api.schemas import SummaryOut
 from finance_svc.app import create_app
 from finance_svc.db.models import (
@@ -113,28 +115,15 @@ class Svc:
             return snapshot
 
 
-def assert_problem(r: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"] == "application/problem+json"
-    body = r.json()
-    if field is not None:
-        assert any(e["field"] == field for e in body.get("errors", [])), body
-        assert field in body["detail"], body
-    return body
-
-
 @pytest.fixture(scope="module")
 async def svc(databases: Any, broker: Any, data_dir: Any, auth: Any) -> AsyncIterator[Svc]:
     url = await databases.create("finance")
     settings = service_settings(FinanceSettings, database_url=url, broker=broker, data_dir=data_dir,
                                 outcomes_url=f"http://127.0.0.1:{free_port()}", outcomes_timeout_seconds=1.0)
     app = create_app(settings)
-    async with AsyncExitStack() as stack:
-        client, probe = await asyncio.gather(
-            stack.enter_async_context(running(app)),
-            stack.enter_async_context(event_probe(broker.bootstrap, ["projection.updated"])),
-        )
-        await eventually(lambda: app.state.runtime.consumers.connected, timeout=30)
+    async with harness.started(app, bootstrap=broker.bootstrap, topics=["projection.updated"]) as s, \
+            AsyncExitStack() as stack:
+        client, probe = s.client, s.probe
         producer = producer_for(broker.bootstrap)
         await producer.start()
         stack.push_async_callback(producer.stop)

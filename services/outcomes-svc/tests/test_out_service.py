@@ -12,7 +12,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -33,7 +32,8 @@ from eoc_shared.events.schemas import (
     PartnerEventReceived,
     ReferralCreated,
 )
-from eoc_shared.testing.fixtures import event_probe, eventually, produce_raw, running, service_settings
+from eoc_shared.testing import harness
+from eoc_shared.testing.fixtures import eventually, produce_raw, service_settings
 from outcomes_svc import scheduling
 from outcomes_svc.app import create_app
 from outcomes_svc.db.models import Followup, Outbox, Signal
@@ -123,13 +123,8 @@ async def svc(databases: Any, broker: Any, data_dir: Any, auth: Any) -> AsyncIte
     # A small batch makes concurrent scheduler runs interleave over many transactions.
     app = create_app(service_settings(OutcomesSettings, database_url=url, broker=broker, data_dir=data_dir,
                                       scheduler_interval_seconds=0, scheduler_batch_size=7))
-    async with AsyncExitStack() as stack:
-        client, probe = await asyncio.gather(
-            stack.enter_async_context(running(app)),
-            stack.enter_async_context(event_probe(broker.bootstrap, TOPICS)),
-        )
-        await eventually(lambda: app.state.runtime.consumers.connected, timeout=30)
-        yield Svc(client, app, probe, broker.bootstrap, auth)
+    async with harness.started(app, bootstrap=broker.bootstrap, topics=TOPICS) as s:
+        yield Svc(s.client, app, s.probe, broker.bootstrap, auth)
 
 
 # --------------------------------------------------------------------------------------------- schedule

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +21,7 @@ from eoc_shared.db import Database, UnitOfWork
 from eoc_shared.errors import install_error_handlers
 from eoc_shared.events.bus import Consumers, OutboxRelay
 from eoc_shared.events.envelope import source_of
+from eoc_shared.jobs import Job
 from eoc_shared.logging import configure_logging
 from eoc_shared.migrations import upgrade_to_head
 from eoc_shared.settings import ServiceSettings
@@ -47,6 +48,12 @@ class ServiceRuntime:
         )
         self.verifier = TokenVerifier(settings)
         self.background: list[asyncio.Task[Any]] = []
+        self.jobs: list[Job] = []
+
+    def add_job(self, name: str, interval_seconds: float, run: Callable[[], Awaitable[Any]]) -> None:
+        """Run `run()` in the background from start, then every `interval_seconds` (0 or less: never)."""
+        if interval_seconds > 0:
+            self.jobs.append(Job(name, interval_seconds, run))
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db, self.outbox_model, source_of(self.name), on_commit=self.relay.notify)
@@ -60,6 +67,7 @@ class ServiceRuntime:
         self.relay.start()
         if self.settings.run_consumers:
             self.consumers.start()
+        self.background.extend(job.start() for job in self.jobs)
 
     async def stop(self) -> None:
         for task in self.background:

@@ -12,13 +12,12 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 
-from eoc_shared.auth import Principal
+from eoc_shared.acting import Acting
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.errors import Invalid, NotFound
 from eoc_shared.events.envelope import Envelope
@@ -75,22 +74,6 @@ from finance_svc.domain.vocab import RISK_FACTORS
 
 SERVICE_ACTOR = "finance-svc"
 REBUILD_CHUNK = 2000
-
-
-@dataclass(frozen=True)
-class Acting:
-    """Who is acting (a person's token, or the service itself for events), for the records and the access log."""
-
-    actor: str
-    role: str
-    request_id: str | None = None
-
-    @classmethod
-    def of(cls, principal: Principal, request_id: str | None) -> Acting:
-        return cls(principal.actor, principal.role.value, request_id)
-
-
-SYSTEM = Acting(SERVICE_ACTOR, "service")
 
 
 # --------------------------------------------------------------------------------------------- the rule, as data

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -17,26 +16,16 @@ from outcomes_svc.settings import OutcomesSettings
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def _start_scheduler(settings: OutcomesSettings):  # noqa: ANN202
-    def on_start(runtime: ServiceRuntime) -> None:
-        if settings.scheduler_interval_seconds > 0:
-            runtime.background.append(asyncio.create_task(
-                scheduling.periodic(runtime, settings.scheduler_interval_seconds, settings.scheduler_batch_size),
-                name="outcomes-scheduler",
-            ))
-
-    return on_start
-
-
 def create_app(settings: OutcomesSettings | None = None) -> FastAPI:
     settings = settings or OutcomesSettings()
     runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS)
     handlers.register(runtime.consumers)
+    runtime.add_job("outcomes-scheduler", settings.scheduler_interval_seconds,
+                    lambda: scheduling.run_today(runtime, settings.scheduler_batch_size))
     return create_service_app(
         runtime,
         title="Edge of Care — outcomes service",
         description="Follow-ups to five years after each closed intervention, followup.due, detection of care "
         "entries, custody and re-referrals, sustainability figures and the survival estimate.",
         routers=[router],
-        on_start=_start_scheduler(settings),
     )

@@ -17,26 +17,22 @@ scan of the (status, due_on) index, and the UPDATE finds them by primary key.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import ARRAY, Uuid, any_, bindparam, case, insert, select, update
+from sqlalchemy import ARRAY, Uuid, any_, bindparam, case, select, update
 
 from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
-from eoc_shared.events.envelope import build_envelope, source_of
-from eoc_shared.events.schemas import EventPayload, FollowupDue, spec_for
-from outcomes_svc.db.models import Followup, Outbox
+from eoc_shared.events.schemas import FollowupDue
+from outcomes_svc.db.models import Followup
 from outcomes_svc.domain.outcome_terms import OVERDUE_AFTER_DAYS, FollowupStatus
 
 log = structlog.get_logger("outcomes.scheduler")
 
-SOURCE = source_of("outcomes")
 SCHEDULED, DUE, OVERDUE = FollowupStatus.SCHEDULED.value, FollowupStatus.DUE.value, FollowupStatus.OVERDUE.value
 
 
@@ -86,7 +82,7 @@ async def mark_due(uow: UnitOfWork, as_of: date, batch_size: int) -> tuple[int, 
         execution_options={"synchronize_session": False},
     )).all()
     # The values come typed from our own table: no need to validate them again, 10,000 times.
-    await publish_many(uow, "followup.due", [
+    await uow.publish_many("followup.due", [
         (row.child_id, FollowupDue.model_construct(
             followup_id=row.id, child_id=row.child_id, intervention_id=row.intervention_id,
             checkpoint_months=row.checkpoint_months, due_on=row.due_on))
@@ -113,55 +109,14 @@ async def mark_overdue(uow: UnitOfWork, as_of: date, batch_size: int) -> tuple[i
     return len(ids), int(result.rowcount or 0)
 
 
-def envelopes(topic: str, items: list[tuple[Any, EventPayload]],
-              source: str = SOURCE) -> list[tuple[uuid.UUID, dict[str, Any]]]:
-    """CloudEvents envelopes for many events of one topic, as `build_envelope` makes them: the first is built by
-    it, the others take its constant attributes (source, type, specversion, time, datacontenttype) with
-    their own id, subject (the key) and data. One tick's events share its time."""
-    if not items:
-        return []
-    first = build_envelope(topic, key=str(items[0][0]), data=items[0][1], source=source)
-    constant = {k: v for k, v in first.items() if not k.startswith("_") and k not in ("id", "subject", "data")}
-    out = [(uuid.UUID(first["id"]), {k: v for k, v in first.items() if not k.startswith("_")})]
-    for key, data in items[1:]:
-        event_id = uuid.uuid4()
-        out.append((event_id, {"id": str(event_id), **constant, "subject": str(key),
-                               "data": data.model_dump(mode="json")}))
-    return out
-
-
-async def publish_many(uow: UnitOfWork, topic: str, items: list[tuple[Any, EventPayload]]) -> None:
-    """Write many events to the outbox in this transaction, as `uow.publish` would one by one, without an ORM
-    object per event — PostgreSQL: one COPY; SQLite: one multi-row INSERT. (10,000 events in a tick.)"""
-    if not items:
-        return
-    now = utcnow()
-    spec_topic = spec_for(topic).topic
-    rows = [(event_id, spec_topic, env["subject"], env, now, 0) for event_id, env in envelopes(topic, items)]
-    columns = ("id", "topic", "key", "payload", "created_at", "attempts")
-    connection = await uow.session.connection()
-    if connection.dialect.name == "postgresql":
-        raw = (await connection.get_raw_connection()).driver_connection
-        dumps = json.JSONEncoder(separators=(",", ":")).encode
-        await raw.copy_records_to_table(
-            Outbox.__tablename__, columns=columns,
-            records=[(i, t, k, dumps(p), c, a) for i, t, k, p, c, a in rows],
-        )
-    else:
-        await connection.execute(insert(Outbox), [dict(zip(columns, row)) for row in rows])
-
-
-async def run(uow_factory: Callable[[], UnitOfWork], as_of: date, batch_size: int = 5000,
-              notify: Callable[[], None] | None = None) -> dict[str, Any]:
-    """One scheduler run as of `as_of`: batches of claims, each its own transaction, until none is left.
-    `notify` wakes the outbox relay after a batch with events commits."""
+async def run(uow_factory: Callable[[], UnitOfWork], as_of: date, batch_size: int = 5000) -> dict[str, Any]:
+    """One scheduler run as of `as_of`: batches of claims, each its own transaction, until none is left
+    (committing a batch with events wakes the outbox relay)."""
     due = overdue = 0
     while True:
         async with uow_factory() as uow:
             selected, marked, late = await mark_due(uow, as_of, batch_size)
             await uow.commit()
-        if marked and notify is not None:
-            notify()
         due, overdue = due + marked, overdue + late
         if selected < batch_size:
             break
@@ -175,15 +130,8 @@ async def run(uow_factory: Callable[[], UnitOfWork], as_of: date, batch_size: in
     return {"as_of": as_of, "due": due, "overdue": overdue}
 
 
-async def periodic(runtime: Any, interval_seconds: float, batch_size: int) -> None:
-    """The background job: run as of today at start, then every `interval_seconds`."""
-    while True:
-        try:
-            result = await run(runtime.uow, today(), batch_size, runtime.relay.notify)
-            if result["due"] or result["overdue"]:
-                log.info("scheduler.ran", due=result["due"], overdue=result["overdue"])
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a failed run is retried at the next interval
-            log.warning("scheduler.run_failed", error=type(exc).__name__)
-        await asyncio.sleep(interval_seconds)
+async def run_today(runtime: Any, batch_size: int) -> None:
+    """The background job (registered on the runtime): run as of today."""
+    result = await run(runtime.uow, today(), batch_size)
+    if result["due"] or result["overdue"]:
+        log.info("scheduler.ran", due=result["due"], overdue=result["overdue"])

@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import update
 
+from eoc_shared.acting import Acting
 from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.errors import Conflict, Forbidden, Invalid, NotFound
 from eoc_shared.events.schemas import FollowupRecorded, InterventionClosed
 from eoc_shared.finyear import financial_year_of
 from eoc_shared.vocab import LivingSituation
-from outcomes_svc.acting import Acting
 from outcomes_svc.db.models import Closure, Followup
 from outcomes_svc.db.repositories import AccessLogRepo, Closures, Followups, Signals, lock_children
 from outcomes_svc.domain.followup_dates import schedule

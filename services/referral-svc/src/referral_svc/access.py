@@ -9,8 +9,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eoc_shared.acting import Acting
 from eoc_shared.errors import Forbidden
-from referral_svc.acting import Acting
 from referral_svc.db.repositories import Interventions
 
 REFUSED = "a practitioner may read only the cases of their own interventions"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -17,24 +16,14 @@ from referral_svc.settings import ReferralSettings
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def _start_timers(settings: ReferralSettings):  # noqa: ANN202
-    def on_start(runtime: ServiceRuntime) -> None:
-        if settings.timers_interval_seconds > 0:
-            runtime.background.append(asyncio.create_task(
-                escalations.periodic(runtime, settings.timers_interval_seconds), name="referral-timers"
-            ))
-
-    return on_start
-
-
 def create_app(settings: ReferralSettings | None = None) -> FastAPI:
     settings = settings or ReferralSettings()
     runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS)
     handlers.register(runtime.consumers)
+    runtime.add_job("referral-timers", settings.timers_interval_seconds, lambda: escalations.run_today(runtime))
     return create_service_app(
         runtime,
         title="Edge of Care — referral service",
         description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
         routers=[router],
-        on_start=_start_timers(settings),
     )

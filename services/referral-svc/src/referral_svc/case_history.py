@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from eoc_shared.acting import Acting
 from eoc_shared.db import UnitOfWork
 from eoc_shared.errors import NotFound
 from referral_svc.access import ensure_may_read
-from referral_svc.acting import Acting
 from referral_svc.db.repositories import (
     AuditLog,
     Children,

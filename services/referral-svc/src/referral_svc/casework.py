@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from eoc_shared.acting import Acting
 from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.errors import Conflict, Invalid, NotFound
@@ -26,7 +27,6 @@ from eoc_shared.events.schemas import (
 )
 from eoc_shared.vocab import Programme
 from referral_svc.access import ensure_may_read
-from referral_svc.acting import Acting, system
 from referral_svc.api.schemas import ChildIn, ChildPatch, FamilyIn, FamilyPatch, ReferralIn
 from referral_svc.db.models import (
     CareStatusChange,
@@ -374,7 +374,7 @@ async def apply_eligibility_decision(uow: UnitOfWork, decision: EligibilityDecid
     referral.updated_at = utcnow()
     eligible = any(p.eligible and p.programme in INTENSIVE_OR_FGC for p in decision.programmes)
     target = ReferralStatus.ELIGIBLE if eligible else ReferralStatus.INELIGIBLE
-    by = system(_service_of(source))
+    by = Acting.system(_service_of(source))
     try:
         await move_status(uow, referral, target, at=decision.decided_at, cause="eligibility.decided", acting=by)
     except Conflict:

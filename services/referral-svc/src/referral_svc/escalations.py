@@ -9,17 +9,16 @@ by the other, and once committed it no longer matches.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from typing import Any
 
 import structlog
 from sqlalchemy import select, update
 
+from eoc_shared.acting import Acting
 from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.events.schemas import AssessmentOverdue, ConsentOverdue
-from referral_svc.acting import Acting, system
 from referral_svc.db.models import Referral
 from referral_svc.db.repositories import AuditLog, Referrals
 from referral_svc.domain.timers import AWAITING_DECISION, OPEN
@@ -79,18 +78,11 @@ async def run_timers(uow: UnitOfWork, as_of: date, acting: Acting) -> dict[str, 
     }
 
 
-async def periodic(runtime: Any, interval_seconds: float) -> None:
-    """The background job: run the timers as of today, then every `interval_seconds`."""
-    while True:
-        try:
-            async with runtime.uow() as uow:
-                result = await run_timers(uow, today(), system())
-                await uow.commit()
-            if result["consent_overdue"] or result["assessment_overdue"]:
-                log.info("timers.escalated", consent=len(result["consent_overdue"]),
-                         assessment=len(result["assessment_overdue"]))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a failed run is retried at the next interval
-            log.warning("timers.run_failed", error=type(exc).__name__)
-        await asyncio.sleep(interval_seconds)
+async def run_today(runtime: Any) -> None:
+    """The background job (registered on the runtime): run the timers as of today."""
+    async with runtime.uow() as uow:
+        result = await run_timers(uow, today(), Acting.system("referral-svc"))
+        await uow.commit()
+    if result["consent_overdue"] or result["assessment_overdue"]:
+        log.info("timers.escalated", consent=len(result["consent_overdue"]),
+                 assessment=len(result["assessment_overdue"]))

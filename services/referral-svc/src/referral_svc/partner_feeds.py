@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from eoc_shared.acting import Acting
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.errors import Conflict, Invalid, NotFound
 from eoc_shared.events.schemas import PartnerEventReceived
 from eoc_shared.vocab import FeedSource
-from referral_svc.acting import Acting
 from referral_svc.api.schemas import FeedEventIn
 from referral_svc.db.models import PartnerEvent
 from referral_svc.db.repositories import AuditLog, Children, PartnerEvents

@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
+from eoc_shared.acting import Acting
 from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.errors import Conflict, Invalid, NotFound
 from eoc_shared.events.schemas import ChildOutcome, InterventionClosed, InterventionStarted
 from eoc_shared.vocab import ClosureReason, Programme
 from referral_svc.access import ensure_may_read
-from referral_svc.acting import Acting
 from referral_svc.api.schemas import CloseIn, InterventionIn
 from referral_svc.casework import get_referral, intervention_view, move_status, waiting_position, waiting_view
 from referral_svc.db.models import Intervention, ProgrammeSetting, Referral, WaitingEntry

@@ -1,4 +1,4 @@
-"""Outbox and inbox tables, declared once here and mixed into each service's own metadata."""
+"""Every service's declarative base (one naming convention) and its outbox and inbox tables, declared once."""
 
 from __future__ import annotations
 
@@ -6,10 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Identity, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import BigInteger, Identity, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eoc_shared.db import JSONType, UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 
 class OutboxMixin:
@@ -39,3 +47,24 @@ class InboxMixin:
     event_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     topic: Mapped[str] = mapped_column(String(100))
     handled_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+
+def naming_metadata() -> MetaData:
+    """A service's own metadata, with the naming convention every service's constraints and indexes follow."""
+    return MetaData(naming_convention=NAMING)
+
+
+def event_tables(base: type[DeclarativeBase]) -> tuple[type[OutboxMixin], type[InboxMixin]]:
+    """The outbox and inbox tables in a service's metadata. In `db/models.py`:
+
+        class Base(DeclarativeBase):
+            metadata = naming_metadata()
+
+        Outbox, Inbox = event_tables(Base)
+
+    (`Base` stays a class statement so type checkers accept it as the models' base class.)
+    """
+    outbox = type("Outbox", (OutboxMixin, base), {"__module__": base.__module__})
+    inbox = type("Inbox", (InboxMixin, base), {"__module__": base.__module__})
+    return outbox, inbox

@@ -6,23 +6,18 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, Index, Integer, MetaData, String
+from sqlalchemy import Date, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eoc_shared.db import JSONType, UTCDateTime, new_id
-from eoc_shared.events.store import InboxMixin, OutboxMixin
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from eoc_shared.events.store import event_tables, naming_metadata
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+    metadata = naming_metadata()
+
+
+Outbox, Inbox = event_tables(Base)
 
 
 class RuleSetRecord(Base):
@@ -57,11 +52,3 @@ class DecisionRecord(Base):
         Index("ix_decisions_referral_decided", "referral_id", "decided_at"),
         Index("ix_decisions_referred_on", "referred_on"),
     )
-
-
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class Inbox(InboxMixin, Base):
-    pass

@@ -15,12 +15,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from eoc_shared.acting import acting_of as _acting
 from eoc_shared.auth import Principal, Role, Scope, current_principal, requires
 from eoc_shared.errors import Forbidden, Invalid
 from eoc_shared.finyear import MAX_YEAR, MIN_YEAR, label
 from eoc_shared.service import UoW
 from finance_svc import accounting, reporting
-from finance_svc.accounting import Acting
 from finance_svc.api.schemas import (
     CostIn,
     CostsOut,
@@ -62,10 +62,6 @@ FigureReader = Annotated[Principal, Depends(_figure_reader)]
 FinancialYear = Annotated[int, Path(ge=MIN_YEAR, le=MAX_YEAR, description="the calendar year the financial year "
                                                                            "starts in: 2023 is 2023/24")]
 Quarter = Annotated[int, Path(ge=1, le=4, description="1 is April–June, 4 is January–March")]
-
-
-def _acting(principal: Principal, request: Request) -> Acting:
-    return Acting.of(principal, getattr(request.state, "request_id", None))
 
 
 # --------------------------------------------------------------------------------------------- rates

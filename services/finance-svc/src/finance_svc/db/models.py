@@ -15,33 +15,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, Identity, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import BigInteger, Boolean, Date, Identity, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eoc_shared.db import JSONType, Money, UTCDateTime
-from eoc_shared.events.store import InboxMixin, OutboxMixin
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from eoc_shared.events.store import event_tables, naming_metadata
 
 TOTAL = 20  # digits of summed money columns: a million children's savings fit with room to spare
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+    metadata = naming_metadata()
 
 
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class Inbox(InboxMixin, Base):
-    pass
+Outbox, Inbox = event_tables(Base)
 
 
 # --------------------------------------------------------------------------------------------- entered by people

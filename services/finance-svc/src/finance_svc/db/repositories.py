@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, delete, false, func, select, text, update
+from sqlalchemy import Select, delete, false, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eoc_shared.db import utcnow
+from eoc_shared.locks import advisory_lock, lock_ids
 from finance_svc.db.models import (
     AccessEntry,
     FollowupFact,
@@ -58,10 +59,6 @@ _LEDGER_KEY = 0x46494E4C45444752  # "FINLEDGR"
 _RATE_KEY = 0x52415445 << 32  # "RATE" << 32 | fy
 
 
-def _child_key(child_id: uuid.UUID) -> int:
-    return int.from_bytes(child_id.bytes[:8], "big", signed=True)
-
-
 async def lock_ledger(
     session: AsyncSession,
     *,
@@ -80,14 +77,10 @@ async def lock_ledger(
     if is_sqlite(session):
         await session.execute(update(LedgerState).where(false()).values(rebuilt_by=LedgerState.rebuilt_by))
         return
-    if exclusive:
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LEDGER_KEY})
-    else:
-        await session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": _LEDGER_KEY})
+    await advisory_lock(session, _LEDGER_KEY, shared=not exclusive)
     for fy in sorted(set(rate_years)):
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _RATE_KEY | fy})
-    for child_id in sorted(set(children)):
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _child_key(child_id)})
+        await advisory_lock(session, _RATE_KEY | fy)
+    await lock_ids(session, children)
 
 
 def for_update(stmt: Select[Any]) -> Select[Any]:

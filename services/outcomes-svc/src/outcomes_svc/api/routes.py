@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from eoc_shared.acting import acting_of as _acting
 from eoc_shared.auth import Principal, Scope, requires
 from eoc_shared.clock import today
 from eoc_shared.errors import Invalid
@@ -15,7 +16,6 @@ from eoc_shared.finyear import MAX_YEAR, MIN_YEAR
 from eoc_shared.service import UoW
 from eoc_shared.vocab import Programme
 from outcomes_svc import reporting, scheduling, tracking
-from outcomes_svc.acting import Acting
 from outcomes_svc.api.schemas import (
     AccessOut,
     ChildRecordOut,
@@ -44,10 +44,6 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 EARLIEST = date(MIN_YEAR, 1, 1)
 DateQuery = Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD; default today")]
-
-
-def _acting(principal: Principal, request: Request) -> Acting:
-    return Acting.of(principal, getattr(request.state, "request_id", None))
 
 
 def _day(value: str | None, field: str) -> date:
@@ -133,7 +129,7 @@ async def run_scheduler(body: SchedulerRunIn, principal: Ops, request: Request) 
     if as_of < EARLIEST:
         raise Invalid(f"is before {EARLIEST.isoformat()}", field="as_of")
     runtime = request.app.state.runtime
-    result = await scheduling.run(runtime.uow, as_of, runtime.settings.scheduler_batch_size, runtime.relay.notify)
+    result = await scheduling.run(runtime.uow, as_of, runtime.settings.scheduler_batch_size)
     return SchedulerRunOut.model_validate(result)
 
 

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
-    MetaData,
     SmallInteger,
     String,
     UniqueConstraint,
@@ -21,27 +20,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eoc_shared.db import UTCDateTime
-from eoc_shared.events.store import InboxMixin, OutboxMixin
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from eoc_shared.events.store import event_tables, naming_metadata
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+    metadata = naming_metadata()
 
 
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class Inbox(InboxMixin, Base):
-    pass
+Outbox, Inbox = event_tables(Base)
 
 
 class Closure(Base):

@@ -6,16 +6,13 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eoc_shared.acting import Acting
 from eoc_shared.db import utcnow
-from outcomes_svc.acting import Acting
+from eoc_shared.locks import is_postgres, lock_ids
 from outcomes_svc.db.models import AccessLog, Closure, Followup, Signal
-
-
-def _is_postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 async def lock_children(session: AsyncSession, child_ids: Iterable[uuid.UUID]) -> None:
@@ -26,11 +23,7 @@ async def lock_children(session: AsyncSession, child_ids: Iterable[uuid.UUID]) -
     see the uncommitted closure). PostgreSQL: transaction-scoped advisory locks taken in one order (no
     deadlock). SQLite serialises writing transactions by itself.
     """
-    if not _is_postgres(session):
-        return
-    for child_id in sorted(set(child_ids)):
-        key = int.from_bytes(child_id.bytes[:8], "big", signed=True)
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    await lock_ids(session, child_ids)
 
 
 class Closures:
@@ -78,7 +71,7 @@ class Followups:
 
     async def of_closure(self, closure_id: uuid.UUID, *, for_update: bool = False) -> Sequence[Followup]:
         stmt = select(Followup).where(Followup.closure_id == closure_id).order_by(Followup.checkpoint_months)
-        if for_update and _is_postgres(self.session):
+        if for_update and is_postgres(self.session):
             stmt = stmt.with_for_update()
         return (await self.session.execute(stmt)).scalars().all()
 

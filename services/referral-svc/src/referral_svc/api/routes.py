@@ -12,13 +12,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from eoc_shared.acting import acting_of as _acting
 from eoc_shared.auth import Principal, Scope, requires
 from eoc_shared.clock import today
 from eoc_shared.errors import Forbidden, Invalid
 from eoc_shared.service import UoW
 from eoc_shared.vocab import FeedSource, Programme
 from referral_svc import case_history, casework, escalations, partner_feeds, programme_work
-from referral_svc.acting import Acting
 from referral_svc.api.schemas import (
     AuditOut,
     ByStatusOut,
@@ -64,10 +64,6 @@ AuditReader = Annotated[Principal, Depends(requires(Scope.AUDIT_READ))]
 FeedReviewer = Annotated[Principal, Depends(requires(Scope.FEEDS_REVIEW))]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Offset = Annotated[int, Query(ge=0)]
-
-
-def _acting(principal: Principal, request: Request) -> Acting:
-    return Acting(principal, getattr(request.state, "request_id", None))
 
 
 # --------------------------------------------------------------------------------------------- families

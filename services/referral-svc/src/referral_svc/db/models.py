@@ -15,7 +15,6 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
@@ -24,19 +23,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from eoc_shared.db import JSONType, UTCDateTime, new_id
-from eoc_shared.events.store import InboxMixin, OutboxMixin
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from eoc_shared.events.store import event_tables, naming_metadata
 
 
 class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+    metadata = naming_metadata()
+
+
+Outbox, Inbox = event_tables(Base)
 
 
 class Family(Base):
@@ -270,11 +264,3 @@ class AuditEntry(Base):
     request_id: Mapped[str | None] = mapped_column(String(128), default=None)
 
     __table_args__ = (Index("ix_audit_log_child_at", "child_id", "at"),)
-
-
-class Outbox(OutboxMixin, Base):
-    pass
-
-
-class Inbox(InboxMixin, Base):
-    pass

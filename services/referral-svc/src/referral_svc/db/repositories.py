@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import false, func, select, update
@@ -39,14 +38,6 @@ class Who(Protocol):
 
     @property
     def role(self) -> object: ...
-
-
-@dataclass(frozen=True)
-class SystemActor:
-    """The service, or another service's event, acting without a person's token."""
-
-    actor: str
-    role: str = "system"
 
 
 def role_name(who: Who) -> str:
