@@ -14,7 +14,7 @@ LINT = Path(sys.executable).parent / "lint-imports"
 def test_no_service_imports_another_and_shared_imports_none() -> None:
     result = subprocess.run([str(LINT)], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 kept, 0 broken" in result.stdout
+    assert "3 kept, 0 broken" in result.stdout
 
 
 def test_the_contract_catches_a_cross_service_import(tmp_path: Path) -> None:
@@ -27,3 +27,15 @@ def test_the_contract_catches_a_cross_service_import(tmp_path: Path) -> None:
         intruder.unlink()
     assert result.returncode != 0
     assert "Services never import each other BROKEN" in result.stdout
+
+
+def test_the_contract_catches_a_framework_in_a_domain_package() -> None:
+    """A throw-away domain module drawing a chart breaks the domain contract."""
+    intruder = ROOT / "services/finance-svc/src/finance_svc/domain/_intruder_for_test.py"
+    intruder.write_text("import matplotlib  # noqa: F401\n")
+    try:
+        result = subprocess.run([str(LINT), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    finally:
+        intruder.unlink()
+    assert result.returncode != 0
+    assert "Domain packages import no framework BROKEN" in result.stdout

@@ -69,7 +69,7 @@ from finance_svc.domain.ledger import (
     value_rows,
 )
 from finance_svc.domain.money import share
-from finance_svc.domain.savings import HIGH_COST_DAILY_RATE
+from finance_svc.domain.savings import HIGH_COST_DAILY_RATE, ProgrammeValue, YearSummary
 from finance_svc.domain.vocab import RISK_FACTORS
 
 SERVICE_ACTOR = "finance-svc"
@@ -477,7 +477,7 @@ async def rebuild_ledger(uow: UnitOfWork, acting: Acting) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------- figures
 
 
-async def summary(uow: UnitOfWork, fy: int) -> dict[str, Any]:
+async def summary(uow: UnitOfWork, fy: int) -> YearSummary:
     ledger = Ledger(uow.session)
     totals = await ledger.year(fy)
     targets = domain_targets(await Targets(uow.session).get(fy))
@@ -485,7 +485,7 @@ async def summary(uow: UnitOfWork, fy: int) -> dict[str, Any]:
     return summary_from_totals(fy, totals, targets, breakdowns)
 
 
-async def summaries(uow: UnitOfWork, first: int, last: int) -> list[dict[str, Any]]:
+async def summaries(uow: UnitOfWork, first: int, last: int) -> list[YearSummary]:
     ledger = Ledger(uow.session)
     totals = await ledger.years(first, last)
     targets = await Targets(uow.session).of_years(first, last)
@@ -497,11 +497,10 @@ async def summaries(uow: UnitOfWork, first: int, last: int) -> list[dict[str, An
     return rows
 
 
-async def value_for_money(uow: UnitOfWork, fy: int) -> dict[str, Any]:
+async def value_for_money(uow: UnitOfWork, fy: int) -> list[ProgrammeValue]:
     session = uow.session
-    rows = value_rows(await Interventions(session).activity(fy), await Ledger(session).programmes(fy),
+    return value_rows(await Interventions(session).activity(fy), await Ledger(session).programmes(fy),
                       await programme_costs(uow, fy))
-    return {"financial_year": label(fy), "programmes": rows}
 
 
 async def high_cost(uow: UnitOfWork, fy: int, limit: int, offset: int, acting: Acting) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """The Family Therapies Board's quarterly paper: finance's own figures plus follow-up sustainability from
-outcomes-svc, rendered by domain.board_report (HTML with inline SVG charts, or PDF)."""
+outcomes-svc, as typed figures, rendered by the board_paper package (HTML with inline SVG charts, or PDF)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork
 from eoc_shared.finyear import MIN_YEAR, label
 from finance_svc import accounting
-from finance_svc.domain.board_report import BoardReportData, render_html, render_pdf
+from finance_svc.board_paper import BoardPaper, render_html, render_pdf
 from finance_svc.outcomes_client import sustained
 from finance_svc.settings import FinanceSettings
 
 
-async def board_report_data(uow: UnitOfWork, settings: FinanceSettings, fy: int, quarter: int) -> BoardReportData:
+async def board_report_data(uow: UnitOfWork, settings: FinanceSettings, fy: int, quarter: int) -> BoardPaper:
     first = max(MIN_YEAR, fy - settings.board_report_years + 1)
     years = await accounting.summaries(uow, first, fy)
     value = await accounting.value_for_money(uow, fy)
@@ -23,10 +23,8 @@ async def board_report_data(uow: UnitOfWork, settings: FinanceSettings, fy: int,
     if outcomes.rates is None:
         notes.append(f"Follow-up sustainability for {label(fy)} is not available: {outcomes.problem}. "
                      "The other figures are finance's own and are complete.")
-    return BoardReportData.from_mapping({
-        "fy": fy, "quarter": quarter, "years": years, "programmes": value["programmes"],
-        "sustained": outcomes.rates, "prepared_on": today(), "notes": notes,
-    })
+    return BoardPaper(fy=fy, quarter=quarter, years=tuple(years), programmes=tuple(value), sustained=outcomes.rates,
+                      prepared_on=today(), notes=tuple(notes))
 
 
 async def board_report_html(uow: UnitOfWork, settings: FinanceSettings, fy: int, quarter: int) -> str:

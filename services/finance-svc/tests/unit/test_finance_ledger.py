@@ -26,6 +26,7 @@ from finance_svc.domain.ledger import (
     value_rows,
 )
 from finance_svc.domain.savings import (
+    Breakdown,
     FollowUp,
     Intervention,
     Projection,
@@ -80,8 +81,7 @@ def ledger_summary(fy, interventions, projections, targets, followups):
         position = child_position(fy, child, interventions, projections.get(child), followups)
         totals += YearTotals.of(position)
         if position is not None and position.breakdown_on is not None:
-            breakdowns.append({"child_id": child, "date": position.breakdown_on,
-                               "living_situation": position.breakdown_situation})
+            breakdowns.append(Breakdown(child, position.breakdown_on, position.breakdown_situation))
     return summary_from_totals(fy, totals, targets, breakdowns)
 
 
@@ -92,9 +92,9 @@ def test_the_hand_worked_years_are_the_same_by_ledger() -> None:
         assert ledger_summary(fy, INTERVENTIONS, PROJECTIONS, targets, FOLLOWUPS) == expected
     # the figures themselves (worked by hand in test_finance_savings.py)
     got = ledger_summary(2023, INTERVENTIONS, PROJECTIONS, targets, FOLLOWUPS)
-    assert got["gross_savings_full_year_effect"] == D("1197200.00")
-    assert got["gross_savings_in_year"] == D("692841.51")
-    assert got["average_annual_cost_avoided"] == D("215965.03")
+    assert got.gross_savings_full_year_effect == D("1197200.00")
+    assert got.gross_savings_in_year == D("692841.51")
+    assert got.average_annual_cost_avoided == D("215965.03")
 
 
 def test_a_childs_position_names_the_credited_intervention_and_first_breakdown() -> None:
@@ -179,7 +179,7 @@ def test_totals_kept_by_deltas_equal_the_reference(case, rng: random.Random) -> 
             totals += YearTotals.of(new) - YearTotals.of(positions.get(child))  # type: ignore[arg-type]
             positions[child] = new
     breakdowns = [
-        {"child_id": p.child_id, "date": p.breakdown_on, "living_situation": p.breakdown_situation}
+        Breakdown(p.child_id, p.breakdown_on, p.breakdown_situation)  # type: ignore[attr-defined]
         for p in positions.values() if p is not None and p.breakdown_on is not None  # type: ignore[attr-defined]
     ]
     targets = Targets(children_diverted=3, gross_savings=D("100000"))

@@ -20,6 +20,7 @@ Daily rates: C1 1200.00, C2 150.00, C3 1000.00, C4 80.01, C5 999.99, C6 120.11, 
 from __future__ import annotations
 
 import random
+from dataclasses import asdict
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -84,8 +85,9 @@ TARGETS_2023 = Targets(children_diverted=32, gross_savings=D("1500000"))
 
 def test_summary_2023_every_field_by_hand() -> None:
     summary = financial_summary(2023, INTERVENTIONS, PROJECTIONS, TARGETS_2023, FOLLOWUPS)
-    assert summary == {
-        "financial_year": "2023/24",
+    assert summary.financial_year == "2023/24"
+    assert asdict(summary) == {
+        "fy": 2023,
         # I1..I6 started in 2023/24; superseded I1 still serves F1, C1 and C2.
         "families_served": 4,
         # C1 is in I1 and I2, C4 in I4 and I5: each counted once.
@@ -115,28 +117,28 @@ def test_summary_2023_every_field_by_hand() -> None:
         "gross_savings_pct_of_target": 80,
         # C5's first in_care/custody follow-up after I5 closed, then C3's after I3 closed.
         # C2's custody follow-up is not listed: C2 was not diverted in 2023/24.
-        "breakdowns": [
+        "breakdowns": (
             {"child_id": "C5", "date": date(2024, 8, 29), "living_situation": "custody"},
             {"child_id": "C3", "date": date(2024, 11, 15), "living_situation": "in_care"},
-        ],
+        ),
     }
 
 
 def test_money_is_two_places_and_shares_four() -> None:
     summary = financial_summary(2023, INTERVENTIONS, PROJECTIONS, TARGETS_2023, FOLLOWUPS)
     for key in ("gross_savings_full_year_effect", "gross_savings_in_year", "average_annual_cost_avoided"):
-        assert summary[key].as_tuple().exponent == -2, key
-    assert summary["targets"]["gross_savings"].as_tuple().exponent == -2
+        assert getattr(summary, key).as_tuple().exponent == -2, key
+    assert summary.targets.gross_savings.as_tuple().exponent == -2
     for key in ("success_rate", "high_cost_share"):
-        assert summary[key].as_tuple().exponent == -4, key
+        assert getattr(summary, key).as_tuple().exponent == -4, key
 
 
 def test_an_intervention_counts_in_the_year_it_started_not_the_year_it_closed() -> None:
     rows = multi_year_summary(2022, 2024, INTERVENTIONS, PROJECTIONS, {2023: TARGETS_2023}, FOLLOWUPS)
-    assert [r["financial_year"] for r in rows] == ["2022/23", "2023/24", "2024/25"]
+    assert [r.financial_year for r in rows] == ["2022/23", "2023/24", "2024/25"]
     assert rows[1] == financial_summary(2023, INTERVENTIONS, PROJECTIONS, TARGETS_2023, FOLLOWUPS)
-    assert rows[0] == {
-        "financial_year": "2022/23",
+    assert asdict(rows[0]) == {
+        "fy": 2022,
         "families_served": 1,
         "children_served": 1,
         "children_closed": 1,
@@ -150,10 +152,10 @@ def test_an_intervention_counts_in_the_year_it_started_not_the_year_it_closed() 
         "targets": {"children_diverted": None, "gross_savings": None},
         "children_diverted_pct_of_target": None,
         "gross_savings_pct_of_target": None,
-        "breakdowns": [],
+        "breakdowns": (),
     }
-    assert rows[2] == {
-        "financial_year": "2024/25",
+    assert asdict(rows[2]) == {
+        "fy": 2024,
         "families_served": 1,
         "children_served": 1,
         "children_closed": 1,
@@ -168,22 +170,22 @@ def test_an_intervention_counts_in_the_year_it_started_not_the_year_it_closed() 
         "children_diverted_pct_of_target": None,
         "gross_savings_pct_of_target": None,
         # C2's custody follow-up (2024-05-30) came before I8 diverted them on 2024-10-10.
-        "breakdowns": [],
+        "breakdowns": (),
     }
 
 
 def test_the_position_as_known_on_a_day() -> None:
     summary = financial_summary(2023, INTERVENTIONS, PROJECTIONS, None, FOLLOWUPS, as_of=date(2024, 3, 31))
-    assert summary["children_served"] == 6
-    assert summary["children_closed"] == 4
-    assert summary["children_diverted"] == 3
-    assert summary["success_rate"] == D("0.7500")
-    assert summary["gross_savings_full_year_effect"] == D("832200.00")
-    assert summary["gross_savings_in_year"] == D("509841.51")
-    assert summary["breakdowns"] == []
+    assert summary.children_served == 6
+    assert summary.children_closed == 4
+    assert summary.children_diverted == 3
+    assert summary.success_rate == D("0.7500")
+    assert summary.gross_savings_full_year_effect == D("832200.00")
+    assert summary.gross_savings_in_year == D("509841.51")
+    assert summary.breakdowns == ()
     early = financial_summary(2023, INTERVENTIONS, PROJECTIONS, None, FOLLOWUPS, as_of=date(2023, 5, 31))
-    assert (early["families_served"], early["children_served"], early["children_closed"]) == (1, 2, 0)
-    assert early["success_rate"] is None
+    assert (early.families_served, early.children_served, early.children_closed) == (1, 2, 0)
+    assert early.success_rate is None
 
 
 @pytest.mark.parametrize(
@@ -211,8 +213,8 @@ def test_a_start_on_1_april_before_a_29_february_counts_366_days_as_the_contract
     """The contract's inclusive count makes in-year exceed the 365-day full-year effect by one day's rate here."""
     start = Intervention("X", "F", ("A",), "MST", date(2023, 4, 1), date(2023, 9, 1), "completed", {"A": "at_home"})
     summary = financial_summary(2023, [start], [Projection("A", "K2", D("100.00"))], None)
-    assert summary["gross_savings_full_year_effect"] == D("36500.00")
-    assert summary["gross_savings_in_year"] == D("36600.00")
+    assert summary.gross_savings_full_year_effect == D("36500.00")
+    assert summary.gross_savings_in_year == D("36600.00")
 
 
 def test_in_year_savings_round_half_up_only_at_the_end() -> None:
@@ -224,11 +226,11 @@ def test_in_year_savings_round_half_up_only_at_the_end() -> None:
     ]
     projections = [Projection(f"A{n}", "U6", D("0.005")) for n in range(3)]
     summary = financial_summary(2023, interventions, projections, None)
-    assert summary["gross_savings_in_year"] == D("0.02")
+    assert summary.gross_savings_in_year == D("0.02")
     # 3 x 0.005 x 365 = 5.475 -> 5.48
-    assert summary["gross_savings_full_year_effect"] == D("5.48")
+    assert summary.gross_savings_full_year_effect == D("5.48")
     # mean 1.825 -> 1.83
-    assert summary["average_annual_cost_avoided"] == D("1.83")
+    assert summary.average_annual_cost_avoided == D("1.83")
 
 
 def test_a_child_without_a_projection_counts_but_adds_no_money() -> None:
@@ -237,22 +239,22 @@ def test_a_child_without_a_projection_counts_but_adds_no_money() -> None:
                      {"A": "at_home", "B": "at_home"}),
     ]
     summary = financial_summary(2023, interventions, [Projection("A", "K2", D("1000"))], None)
-    assert summary["children_served"] == 2
-    assert summary["children_diverted"] == 2
-    assert summary["gross_savings_full_year_effect"] == D("365000.00")
-    assert summary["average_annual_cost_avoided"] == D("365000.00")
-    assert summary["high_cost_share"] == D("0.5000")
+    assert summary.children_served == 2
+    assert summary.children_diverted == 2
+    assert summary.gross_savings_full_year_effect == D("365000.00")
+    assert summary.average_annual_cost_avoided == D("365000.00")
+    assert summary.high_cost_share == D("0.5000")
 
 
 def test_an_empty_year() -> None:
     summary = financial_summary(2030, INTERVENTIONS, PROJECTIONS, Targets(children_diverted=10, gross_savings=D(0)))
-    assert summary["families_served"] == summary["children_served"] == summary["children_diverted"] == 0
-    assert summary["success_rate"] is None
-    assert summary["high_cost_share"] is None
-    assert summary["average_annual_cost_avoided"] is None
-    assert summary["gross_savings_full_year_effect"] == D("0.00")
-    assert summary["children_diverted_pct_of_target"] == 0
-    assert summary["gross_savings_pct_of_target"] is None
+    assert summary.families_served == summary.children_served == summary.children_diverted == 0
+    assert summary.success_rate is None
+    assert summary.high_cost_share is None
+    assert summary.average_annual_cost_avoided is None
+    assert summary.gross_savings_full_year_effect == D("0.00")
+    assert summary.children_diverted_pct_of_target == 0
+    assert summary.gross_savings_pct_of_target is None
 
 
 def test_a_diverted_child_is_credited_to_the_earliest_intervention() -> None:
@@ -268,42 +270,42 @@ def test_a_diverted_child_is_credited_to_the_earliest_intervention() -> None:
 def test_a_breakdown_is_listed_once_with_its_first_date() -> None:
     followups = FOLLOWUPS + [FollowUp("C5", date(2024, 3, 1), "other"), FollowUp("C1", date(2023, 11, 30), "in_care")]
     summary = financial_summary(2023, INTERVENTIONS, PROJECTIONS, None, followups)
-    assert [(b["child_id"], b["date"]) for b in summary["breakdowns"]] == [
+    assert [(b.child_id, b.date) for b in summary.breakdowns] == [
         ("C5", date(2024, 8, 29)),
         ("C3", date(2024, 11, 15)),
     ]
-    assert summary["gross_savings_full_year_effect"] == D("1197200.00")
+    assert summary.gross_savings_full_year_effect == D("1197200.00")
 
 
 def test_value_for_money_by_programme() -> None:
     costs = {"MST": D("250000"), "MST_BSF": D("100000"), "FFT_CW": D("80000"), "FGC": D("30000"),
              "OTHER_PREVENTION": D("10000")}
-    rows = {r["programme"]: r for r in programme_value(2023, INTERVENTIONS, PROJECTIONS, costs)}
+    rows = {r.programme: r for r in programme_value(2023, INTERVENTIONS, PROJECTIONS, costs)}
     assert list(rows) == ["MST", "MST_BSF", "FFT_CW", "FGC", "OTHER_PREVENTION"]
-    assert rows["MST"] == {
+    assert asdict(rows["MST"]) == {
         "programme": "MST", "families_served": 1, "children_served": 2, "children_diverted": 1,
         "gross_savings_full_year_effect": D("438000.00"), "gross_savings_in_year": D("366000.00"),
         "cost": D("250000.00"), "net_savings": D("188000.00"), "cost_per_successful_outcome": D("250000.00"),
     }
-    assert rows["FFT_CW"]["net_savings"] == D("-50796.35")
+    assert rows["FFT_CW"].net_savings == D("-50796.35")
     # FGC served C1 and C2 (superseded I1) and C4 and C5 (I5); C4 is credited to FFT_CW's earlier I4.
-    assert (rows["FGC"]["children_served"], rows["FGC"]["children_diverted"]) == (4, 1)
-    assert rows["FGC"]["gross_savings_full_year_effect"] == D("364996.35")
-    assert rows["OTHER_PREVENTION"]["cost_per_successful_outcome"] is None
-    assert rows["OTHER_PREVENTION"]["net_savings"] == D("-10000.00")
-    total = sum(r["gross_savings_full_year_effect"] for r in rows.values())
+    assert (rows["FGC"].children_served, rows["FGC"].children_diverted) == (4, 1)
+    assert rows["FGC"].gross_savings_full_year_effect == D("364996.35")
+    assert rows["OTHER_PREVENTION"].cost_per_successful_outcome is None
+    assert rows["OTHER_PREVENTION"].net_savings == D("-10000.00")
+    total = sum(r.gross_savings_full_year_effect for r in rows.values())
     assert total == D("1197200.00")
-    assert sum(r["gross_savings_in_year"] for r in rows.values()) == D("692841.51")
+    assert sum(r.gross_savings_in_year for r in rows.values()) == D("692841.51")
 
 
 def test_value_for_money_without_a_cost_is_unknown_not_free() -> None:
     rows = programme_value(2023, INTERVENTIONS, PROJECTIONS, {"FFT_REUNIFICATION": D("5000"), "MST": D("3")})
-    by_programme = {r["programme"]: r for r in rows}
-    assert by_programme["FGC"]["cost"] is None
-    assert by_programme["FGC"]["net_savings"] is None
-    assert by_programme["FGC"]["cost_per_successful_outcome"] is None
-    assert by_programme["FFT_REUNIFICATION"]["children_served"] == 0
-    assert by_programme["FFT_REUNIFICATION"]["net_savings"] == D("-5000.00")
+    by_programme = {r.programme: r for r in rows}
+    assert by_programme["FGC"].cost is None
+    assert by_programme["FGC"].net_savings is None
+    assert by_programme["FGC"].cost_per_successful_outcome is None
+    assert by_programme["FFT_REUNIFICATION"].children_served == 0
+    assert by_programme["FFT_REUNIFICATION"].net_savings == D("-5000.00")
     with pytest.raises(ValueError):
         programme_value(2023, INTERVENTIONS, PROJECTIONS, {"YOGA": D(1)})
 
@@ -315,7 +317,7 @@ def test_cost_per_outcome_rounds_half_up() -> None:
         for n in range(8)
     ]
     rows = programme_value(2023, interventions, [], {"MST": D("0.60")})
-    assert rows[0]["cost_per_successful_outcome"] == D("0.08")  # 0.075 -> 0.08
+    assert rows[0].cost_per_successful_outcome == D("0.08")  # 0.075 -> 0.08
 
 
 def test_inputs_that_cannot_be_right_are_refused() -> None:
@@ -378,8 +380,8 @@ def test_full_year_effect_is_at_least_the_in_year_saving(
 ) -> None:
     fy, interventions, projections = case
     summary = financial_summary(fy, interventions, projections, None)
-    full_year = summary["gross_savings_full_year_effect"]
-    in_year = summary["gross_savings_in_year"]
+    full_year = summary.gross_savings_full_year_effect
+    in_year = summary.gross_savings_in_year
     leap_year = (year_end(fy) - year_start(fy)).days == 365
     starts_on_1_april = any(i.started_on == year_start(fy) for i in interventions)
     if not (leap_year and starts_on_1_april):
@@ -394,13 +396,13 @@ def test_counts_are_consistent_and_do_not_depend_on_order(
 ) -> None:
     fy, interventions, projections = case
     summary = financial_summary(fy, interventions, projections, None)
-    assert summary["children_diverted"] <= summary["children_closed"] <= summary["children_served"]
-    assert summary["families_served"] <= summary["children_served"]
-    if summary["success_rate"] is not None:
-        assert D(0) <= summary["success_rate"] <= D(1)
+    assert summary.children_diverted <= summary.children_closed <= summary.children_served
+    assert summary.families_served <= summary.children_served
+    if summary.success_rate is not None:
+        assert D(0) <= summary.success_rate <= D(1)
     shuffled = interventions[:]
     rng.shuffle(shuffled)
     assert financial_summary(fy, shuffled, list(reversed(projections)), None) == summary
     rows = programme_value(fy, interventions, projections, {})
-    assert sum((r["gross_savings_full_year_effect"] for r in rows), D(0)) == summary["gross_savings_full_year_effect"]
-    assert sum(r["children_diverted"] for r in rows) == summary["children_diverted"]
+    assert sum((r.gross_savings_full_year_effect for r in rows), D(0)) == summary.gross_savings_full_year_effect
+    assert sum(r.children_diverted for r in rows) == summary.children_diverted

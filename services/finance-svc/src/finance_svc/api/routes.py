@@ -27,6 +27,7 @@ from finance_svc.api.schemas import (
     HighCostOut,
     PlacementRulesIn,
     PlacementRulesOut,
+    ProgrammeValue,
     ProjectionIn,
     ProjectionOut,
     ProjectionVersionOut,
@@ -229,7 +230,8 @@ async def summary(fy: FinancialYear, uow: UoW, _principal: FigureReader) -> Summ
 async def value_for_money(fy: FinancialYear, uow: UoW, _principal: FigureReader) -> ValueForMoneyOut:
     """Per programme: children served and diverted, savings, the programme's cost, net savings and cost per
     successful outcome (each diverted child is credited to one programme)."""
-    return ValueForMoneyOut.model_validate(await accounting.value_for_money(uow, fy))
+    rows = await accounting.value_for_money(uow, fy)
+    return ValueForMoneyOut(financial_year=label(fy), programmes=[ProgrammeValue.model_validate(r) for r in rows])
 
 
 @router.get("/high-cost/{fy}", response_model=HighCostOut)

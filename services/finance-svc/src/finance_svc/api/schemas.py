@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PlainSerializer, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StrictInt, StrictStr
 
 from eoc_shared.api import MoneyOut, StrictModel
 from finance_svc.domain.vocab import LEGAL_STATUSES, PLACEMENT_TYPES, PROGRAMMES, RISK_FACTORS
@@ -175,17 +175,23 @@ class PlacementRulesOut(BaseModel):
 
 
 class TargetFigures(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     children_diverted: int | None
     gross_savings: MoneyOut | None
 
 
 class Breakdown(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     child_id: uuid.UUID
     date: date
     living_situation: str
 
 
 class SummaryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     financial_year: str
     families_served: int
     children_served: int
@@ -203,6 +209,8 @@ class SummaryOut(BaseModel):
 
 
 class ProgrammeValue(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     programme: str
     families_served: int
     children_served: int

@@ -34,6 +34,7 @@ from finance_svc.db.models import (
 )
 from finance_svc.domain import savings
 from finance_svc.domain.ledger import ChildPosition, ProgrammeActivity, ProgrammeTotals, YearTotals
+from finance_svc.domain.savings import Breakdown
 
 IN_CHUNK = 1000  # ids per IN (...) list: well under either driver's parameter limit
 
@@ -392,15 +393,13 @@ class Ledger:
             for r in (await self.session.execute(stmt)).scalars()
         }
 
-    async def breakdowns(self, fy: int) -> list[dict[str, Any]]:
+    async def breakdowns(self, fy: int) -> list[Breakdown]:
         stmt = (
             select(LedgerEntry.child_id, LedgerEntry.breakdown_on, LedgerEntry.breakdown_situation)
             .where(LedgerEntry.fy == fy, LedgerEntry.breakdown_on.is_not(None))
             .order_by(LedgerEntry.breakdown_on, LedgerEntry.child_id)
         )
-        return [
-            {"child_id": str(c), "date": d, "living_situation": s} for c, d, s in await self.session.execute(stmt)
-        ]
+        return [Breakdown(str(c), d, s) for c, d, s in await self.session.execute(stmt)]
 
     async def high_cost(self, fy: int, limit: int, offset: int) -> tuple[int, list[Any]]:
         where = (LedgerEntry.fy == fy) & LedgerEntry.high_cost.is_(True)

@@ -26,19 +26,22 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from eoc_shared.finyear import label
-
-from .money import pct_of_target, share, to_decimal, to_pounds
+from .money import to_decimal, to_pounds
 from .savings import (
     HIGH_COST_DAILY_RATE,
+    Breakdown,
     FollowUp,
     Intervention,
+    ProgrammeValue,
     Projection,
     Targets,
+    YearSummary,
     _breakdowns,
     _savings,
     diversions,
+    programme_row,
     started_in,
+    year_summary,
 )
 from .vocab import PROGRAMMES
 
@@ -101,8 +104,8 @@ def child_position(
         full_year=full_year,
         in_year=in_year,
         high_cost=projection is not None and projection.daily_rate >= HIGH_COST_DAILY_RATE,
-        breakdown_on=None if breakdown is None else breakdown["date"],
-        breakdown_situation=None if breakdown is None else breakdown["living_situation"],
+        breakdown_on=None if breakdown is None else breakdown.date,
+        breakdown_situation=None if breakdown is None else breakdown.living_situation,
     )
 
 
@@ -209,37 +212,17 @@ def summary_from_totals(
     fy: int,
     totals: YearTotals,
     targets: Targets | None,
-    breakdowns: Iterable[Mapping[str, Any]] = (),
-) -> dict[str, Any]:
-    """The body of `GET /finance/summary/{fy}`, worded exactly as `savings.financial_summary` words it."""
-    targets = targets or Targets()
+    breakdowns: Iterable[Breakdown] = (),
+) -> YearSummary:
+    """The year's summary from the ledger's totals: the same as `savings.financial_summary` computes."""
     average = (
         to_pounds(Fraction(to_decimal(totals.costed_annual)) / totals.costed_children)
         if totals.costed_children
         else None
     )
-    ordered = sorted(breakdowns, key=lambda b: (b["date"], str(b["child_id"])))
-    return {
-        "financial_year": label(fy),
-        "families_served": totals.families_served,
-        "children_served": totals.children_served,
-        "children_closed": totals.children_closed,
-        "children_diverted": totals.children_diverted,
-        "success_rate": share(totals.children_diverted, totals.children_closed),
-        "gross_savings_full_year_effect": to_pounds(totals.full_year),
-        "gross_savings_in_year": to_pounds(totals.in_year),
-        "average_annual_cost_avoided": average,
-        "high_cost_share": share(totals.high_cost_children, totals.children_served),
-        "targets": {
-            "children_diverted": targets.children_diverted,
-            "gross_savings": None if targets.gross_savings is None else to_pounds(targets.gross_savings),
-        },
-        "children_diverted_pct_of_target": pct_of_target(totals.children_diverted, targets.children_diverted),
-        "gross_savings_pct_of_target": pct_of_target(totals.full_year, targets.gross_savings),
-        "breakdowns": [
-            {"child_id": b["child_id"], "date": b["date"], "living_situation": b["living_situation"]} for b in ordered
-        ],
-    }
+    counts = (totals.families_served, totals.children_served, totals.children_closed, totals.children_diverted)
+    return year_summary(fy, counts, totals.full_year, totals.in_year, average, totals.high_cost_children, targets,
+                        breakdowns)
 
 
 @dataclass(frozen=True)
@@ -254,8 +237,8 @@ def value_rows(
     activity: Mapping[str, ProgrammeActivity],
     credited: Mapping[str, ProgrammeTotals],
     programme_costs: Mapping[str, Decimal | int | str],
-) -> list[dict[str, Any]]:
-    """Value for money per programme, worded exactly as `savings.programme_value` words it.
+) -> list[ProgrammeValue]:
+    """Value for money per programme from the ledger: the same as `savings.programme_value` computes.
 
     A programme appears when it served someone in the year or has a cost entered. Net savings are
     the full-year effect less the cost; an unknown cost is not a zero cost (None throughout).
@@ -270,23 +253,8 @@ def value_rows(
         if not served.children_served and programme not in costs:
             continue
         mine = credited.get(programme, ProgrammeTotals())
-        cost = costs.get(programme)
-        rows.append(
-            {
-                "programme": programme,
-                "families_served": served.families_served,
-                "children_served": served.children_served,
-                "children_diverted": mine.children_diverted,
-                "gross_savings_full_year_effect": to_pounds(mine.full_year),
-                "gross_savings_in_year": to_pounds(mine.in_year),
-                "cost": None if cost is None else to_pounds(cost),
-                "net_savings": None if cost is None else to_pounds(mine.full_year - cost),
-                "cost_per_successful_outcome": (
-                    None if cost is None or not mine.children_diverted
-                    else to_pounds(Fraction(cost) / mine.children_diverted)
-                ),
-            }
-        )
+        rows.append(programme_row(programme, served.families_served, served.children_served, mine.children_diverted,
+                                  mine.full_year, mine.in_year, costs.get(programme)))
     return rows
 
 

@@ -83,6 +83,19 @@ def format_pounds(value: Number | float | None, *, missing: str = "not available
     return f"{sign}£{abs(pounds):,.2f}"
 
 
+def format_thousands(value: Number | float | None, *, missing: str = "not available") -> str:
+    """Headline money as the strategy writes it: thousands of pounds, half up (£7,515k); under £1,000 in
+    whole pounds, so a small sum never reads as £0k."""
+    if value is None:
+        return missing
+    exact = _exact(value)
+    pounds = round_half_up(exact, 0)
+    sign = "-" if pounds < 0 else ""
+    if abs(pounds) < 1000:
+        return f"{sign}£{abs(pounds):,}"
+    return f"{sign}£{abs(round_half_up(exact / 1000, 0)):,}k"
+
+
 def format_share(value: Number | float | None, *, places: int = 1, missing: str = "not available") -> str:
     """A 0–1 fraction as a percentage with one decimal, half up (0.6667 -> 66.7%)."""
     if value is None:

@@ -2,15 +2,14 @@
 
 The default rule that proposes a placement is data, not code, so the placements team can
 change it (as a new version) without a release, and every proposal can say which rule made it.
-Each change to a child's projection becomes a new version record: the contract requires that
-"every change is kept with who and why".
+Each change to a child's projection becomes a new version record (db.models.ProjectionVersion, written by
+accounting.py): the contract requires that "every change is kept with who and why".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -191,124 +190,4 @@ def basis_for(rule: PlacementRuleSet, matched: PlacementRule) -> str:
     return f"default rule v{rule.version}: {matched.name}"
 
 
-@dataclass(frozen=True)
-class ProjectionState:
-    """What a projection said at one moment; `daily_rate` is None while the year's rate is not set."""
-
-    placement_type: str
-    daily_rate: Decimal | None
-    status: str
-
-    def __post_init__(self) -> None:
-        if not self.placement_type or not self.placement_type.strip():
-            raise ValueError("placement_type is required")
-        if self.daily_rate is not None:
-            rate = to_decimal(self.daily_rate)
-            if rate < 0:
-                raise ValueError("daily_rate cannot be negative")
-            object.__setattr__(self, "daily_rate", rate)
-        if self.status not in STATUSES:
-            raise ValueError(f"status must be one of {sorted(STATUSES)}")
-
-    @property
-    def annual_cost_avoided(self) -> Decimal | None:
-        return None if self.daily_rate is None else annual_cost_avoided(self.daily_rate)
-
-
-@dataclass(frozen=True)
-class ProjectionVersion:
-    """One entry of a child's projection history: who changed it, when, why, and from what to what."""
-
-    child_id: str
-    version: int
-    changed_by: str
-    changed_at: datetime
-    basis: str
-    before: ProjectionState | None
-    after: ProjectionState
-
-    def __post_init__(self) -> None:
-        if self.version < 1:
-            raise ValueError("versions start at 1")
-        if self.changed_at.tzinfo is None:
-            raise ValueError("changed_at must carry a time zone")
-        if not self.changed_by or not self.changed_by.strip():
-            raise ValueError("changed_by is required: every change is kept with who made it")
-        if not self.basis or not self.basis.strip():
-            raise ValueError("basis is required: every change is kept with why")
-
-    @property
-    def current(self) -> ProjectionState:
-        return self.after
-
-
 SYSTEM_ACTOR = "finance-svc (default rule)"
-
-
-def first_version(
-    child_id: str,
-    *,
-    placement_type: str,
-    daily_rate: Decimal | None,
-    basis: str,
-    at: datetime,
-    changed_by: str = SYSTEM_ACTOR,
-) -> ProjectionVersion:
-    """The automatic proposal made when a referral arrives (status `proposed`)."""
-    return ProjectionVersion(
-        child_id=child_id,
-        version=1,
-        changed_by=changed_by,
-        changed_at=at,
-        basis=basis,
-        before=None,
-        after=ProjectionState(placement_type=placement_type, daily_rate=daily_rate, status=PROPOSED),
-    )
-
-
-def next_version(
-    previous: ProjectionVersion | None,
-    *,
-    child_id: str,
-    placement_type: str,
-    daily_rate: Decimal | int | str,
-    basis: str,
-    verified_by: str,
-    at: datetime,
-) -> ProjectionVersion:
-    """The placements team's confirmation or change (the contract's PUT): always `verified`, chained to the last."""
-    if at.tzinfo is None:
-        raise ValueError("changed_at must carry a time zone")
-    if previous is not None and previous.child_id != child_id:
-        raise ValueError("the previous version belongs to another child")
-    if previous is not None and at < previous.changed_at:
-        raise ValueError("a new version cannot be older than the one it replaces")
-    return ProjectionVersion(
-        child_id=child_id,
-        version=1 if previous is None else previous.version + 1,
-        changed_by=verified_by,
-        changed_at=at,
-        basis=basis,
-        before=None if previous is None else previous.after,
-        after=ProjectionState(placement_type=placement_type, daily_rate=to_decimal(daily_rate), status=VERIFIED),
-    )
-
-
-@dataclass(frozen=True)
-class RateCard:
-    """A financial year's daily rates by placement type, as set with `PUT /finance/rates/{fy}`."""
-
-    fy: int
-    rates: Mapping[str, Decimal] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        checked = {}
-        for placement_type, rate in self.rates.items():
-            value = to_decimal(rate)
-            if value < 0:
-                raise ValueError(f"daily rate for {placement_type} cannot be negative")
-            checked[placement_type] = value
-        object.__setattr__(self, "rates", checked)
-
-    def rate_for(self, placement_type: str) -> Decimal | None:
-        return self.rates.get(placement_type)

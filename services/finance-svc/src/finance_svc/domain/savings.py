@@ -34,7 +34,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 
 from eoc_shared.finyear import contains, label, year_end
 
@@ -139,6 +138,78 @@ class Targets:
 
 
 @dataclass(frozen=True)
+class Breakdown:
+    """A diverted child who later entered care or custody: the first such follow-up after the closure."""
+
+    child_id: str
+    date: date
+    living_situation: str
+
+
+@dataclass(frozen=True)
+class YearSummary:
+    """A financial year's figures (`GET /finance/summary/{fy}`, the board paper): money rounded to the penny,
+    rates as 4-place fractions, targets as set (savings target to the penny), breakdowns oldest first."""
+
+    fy: int
+    families_served: int
+    children_served: int
+    children_closed: int
+    children_diverted: int
+    success_rate: Decimal | None
+    gross_savings_full_year_effect: Decimal
+    gross_savings_in_year: Decimal
+    average_annual_cost_avoided: Decimal | None
+    high_cost_share: Decimal | None
+    targets: Targets
+    children_diverted_pct_of_target: int | None
+    gross_savings_pct_of_target: int | None
+    breakdowns: tuple[Breakdown, ...] = ()
+
+    @property
+    def financial_year(self) -> str:
+        return label(self.fy)
+
+    @property
+    def has_data(self) -> bool:
+        """False for a year in which no intervention started: its zeros are an absence, not a result."""
+        return bool(self.families_served or self.children_served)
+
+
+def year_summary(
+    fy: int,
+    counts: tuple[int, int, int, int],
+    full_year: Decimal,
+    in_year: Decimal,
+    average: Decimal | None,
+    high_cost_children: int,
+    targets: Targets | None,
+    breakdowns: Iterable[Breakdown],
+) -> YearSummary:
+    """The summary of a year from its counts (families, served, closed, diverted) and exact money, rounded
+    here and only here: both the reference below and the ledger (ledger.summary_from_totals) come through it."""
+    families, served, closed, diverted = counts
+    targets = targets or Targets()
+    return YearSummary(
+        fy=fy,
+        families_served=families,
+        children_served=served,
+        children_closed=closed,
+        children_diverted=diverted,
+        success_rate=share(diverted, closed),
+        gross_savings_full_year_effect=to_pounds(full_year),
+        gross_savings_in_year=to_pounds(in_year),
+        average_annual_cost_avoided=average,
+        high_cost_share=share(high_cost_children, served),
+        targets=Targets(targets.children_diverted,
+                        None if targets.gross_savings is None else to_pounds(targets.gross_savings)),
+        children_diverted_pct_of_target=pct_of_target(diverted, targets.children_diverted),
+        gross_savings_pct_of_target=pct_of_target(full_year, targets.gross_savings),
+        breakdowns=tuple(sorted(breakdowns, key=lambda b: (b.date, str(b.child_id)))),
+    )
+
+
+@dataclass(frozen=True)
 class Diversion:
     """A child diverted in a year, with the intervention credited for it."""
 
@@ -190,7 +261,7 @@ def _breakdowns(
     interventions: Sequence[Intervention],
     followups: Iterable[FollowUp],
     as_of: date | None,
-) -> list[dict[str, Any]]:
+) -> list[Breakdown]:
     since: dict[str, date] = {}
     for intervention in interventions:
         for child_id in intervention.child_ids:
@@ -210,7 +281,7 @@ def _breakdowns(
         if known is None or followup.observed_on < known.observed_on:
             first[followup.child_id] = followup
     ordered = sorted(first.values(), key=lambda f: (f.observed_on, str(f.child_id)))
-    return [{"child_id": f.child_id, "date": f.observed_on, "living_situation": f.living_situation} for f in ordered]
+    return [Breakdown(f.child_id, f.observed_on, f.living_situation) for f in ordered]
 
 
 def _savings(
@@ -235,8 +306,8 @@ def financial_summary(
     followups: Iterable[FollowUp] = (),
     *,
     as_of: date | None = None,
-) -> dict[str, Any]:
-    """The body of `GET /finance/summary/{fy}`: money in Decimal pennies, rates as 4-place fractions, `date` dates."""
+) -> YearSummary:
+    """A year's summary computed from every intervention at once: the reference the ledger is tested against."""
     by_child = _index_projections(projections)
     everything = list(interventions)
     year = started_in(fy, everything, as_of)
@@ -252,26 +323,8 @@ def financial_summary(
     average = to_pounds(Fraction(sum(costed, Decimal(0))) / len(costed)) if costed else None
     high_cost = sum(1 for c in served if c in by_child and by_child[c].daily_rate >= HIGH_COST_DAILY_RATE)
 
-    targets = targets or Targets()
-    return {
-        "financial_year": label(fy),
-        "families_served": len(families),
-        "children_served": len(served),
-        "children_closed": len(closed),
-        "children_diverted": len(diverted),
-        "success_rate": share(len(diverted), len(closed)),
-        "gross_savings_full_year_effect": to_pounds(full_year),
-        "gross_savings_in_year": to_pounds(in_year),
-        "average_annual_cost_avoided": average,
-        "high_cost_share": share(high_cost, len(served)),
-        "targets": {
-            "children_diverted": targets.children_diverted,
-            "gross_savings": None if targets.gross_savings is None else to_pounds(targets.gross_savings),
-        },
-        "children_diverted_pct_of_target": pct_of_target(len(diverted), targets.children_diverted),
-        "gross_savings_pct_of_target": pct_of_target(full_year, targets.gross_savings),
-        "breakdowns": _breakdowns(diverted, year, followups, as_of),
-    }
+    return year_summary(fy, (len(families), len(served), len(closed), len(diverted)), full_year, in_year, average,
+                        high_cost, targets, _breakdowns(diverted, year, followups, as_of))
 
 
 def multi_year_summary(
@@ -283,7 +336,7 @@ def multi_year_summary(
     followups: Iterable[FollowUp] = (),
     *,
     as_of: date | None = None,
-) -> list[dict[str, Any]]:
+) -> list[YearSummary]:
     """One `financial_summary` per year from `from_fy` to `to_fy` inclusive, oldest first, for trend tables."""
     if from_fy > to_fy:
         raise ValueError("from_fy must not be after to_fy")
@@ -297,6 +350,38 @@ def multi_year_summary(
     ]
 
 
+@dataclass(frozen=True)
+class ProgrammeValue:
+    """One programme's value for money in a year; cost, net savings and cost per outcome are None while no
+    cost is entered (an unknown cost is not a zero cost)."""
+
+    programme: str
+    families_served: int
+    children_served: int
+    children_diverted: int
+    gross_savings_full_year_effect: Decimal
+    gross_savings_in_year: Decimal
+    cost: Decimal | None
+    net_savings: Decimal | None
+    cost_per_successful_outcome: Decimal | None
+
+
+def programme_row(programme: str, families: int, children: int, diverted: int, full_year: Decimal,
+                  in_year: Decimal, cost: Decimal | None) -> ProgrammeValue:
+    """A programme's row from its counts and exact money, rounded here and only here."""
+    return ProgrammeValue(
+        programme=programme,
+        families_served=families,
+        children_served=children,
+        children_diverted=diverted,
+        gross_savings_full_year_effect=to_pounds(full_year),
+        gross_savings_in_year=to_pounds(in_year),
+        cost=None if cost is None else to_pounds(cost),
+        net_savings=None if cost is None else to_pounds(full_year - cost),
+        cost_per_successful_outcome=None if cost is None or not diverted else to_pounds(Fraction(cost) / diverted),
+    )
+
+
 def programme_value(
     fy: int,
     interventions: Iterable[Intervention],
@@ -304,7 +389,7 @@ def programme_value(
     programme_costs: Mapping[str, Decimal | int | str],
     *,
     as_of: date | None = None,
-) -> list[dict[str, Any]]:
+) -> list[ProgrammeValue]:
     """Value for money per programme for a year.
 
     Each diverted child is credited to one programme (the earliest-starting intervention that
@@ -327,20 +412,7 @@ def programme_value(
             continue
         credited = {c: d for c, d in diverted.items() if d.intervention.programme == programme}
         full_year, in_year = _savings(fy, credited, by_child)
-        cost = costs.get(programme)
-        rows.append(
-            {
-                "programme": programme,
-                "families_served": len({i.family_id for i in own}),
-                "children_served": len({c for i in own for c in i.child_ids}),
-                "children_diverted": len(credited),
-                "gross_savings_full_year_effect": to_pounds(full_year),
-                "gross_savings_in_year": to_pounds(in_year),
-                "cost": None if cost is None else to_pounds(cost),
-                "net_savings": None if cost is None else to_pounds(full_year - cost),
-                "cost_per_successful_outcome": (
-                    None if cost is None or not credited else to_pounds(Fraction(cost) / len(credited))
-                ),
-            }
-        )
+        rows.append(programme_row(programme, len({i.family_id for i in own}),
+                                  len({c for i in own for c in i.child_ids}), len(credited), full_year, in_year,
+                                  costs.get(programme)))
     return rows
