@@ -25,10 +25,11 @@ from typing import Any
 
 import asyncpg
 
+from eoc_shared.acting import Acting
 from eoc_shared.db import Database, UnitOfWork
 from eoc_shared.events.envelope import source_of
 from eoc_shared.migrations import upgrade_to_head
-from finance_svc import accounting
+from finance_svc import figures, ledgering
 from finance_svc.api.schemas import SummaryOut
 from finance_svc.app import MIGRATIONS
 from finance_svc.db.models import Outbox
@@ -101,7 +102,7 @@ async def measure(conn: asyncpg.Connection, db: Database, repeat: int, label: st
 
     started = time.perf_counter()
     async with uow() as work:
-        result = await accounting.rebuild_ledger(work, accounting.SYSTEM)
+        result = await ledgering.rebuild_ledger(work, Acting.system("finance-svc"))
         await work.commit()
     rebuild = time.perf_counter() - started
     # settle the database after a million-row transaction (as autovacuum and the checkpointer would), and
@@ -122,11 +123,11 @@ async def measure(conn: asyncpg.Connection, db: Database, repeat: int, label: st
 
     async def one_year() -> str:
         async with uow() as work:
-            return SummaryOut.model_validate(await accounting.summary(work, FY)).model_dump_json()
+            return SummaryOut.model_validate(await figures.summary(work, FY)).model_dump_json()
 
     async def table() -> list[str]:
         async with uow() as work:
-            return [SummaryOut.model_validate(s).model_dump_json() for s in await accounting.summaries(work, 2020, 2023)]
+            return [SummaryOut.model_validate(s).model_dump_json() for s in await figures.summaries(work, 2020, 2023)]
 
     async def aggregate_entries() -> Any:
         return await conn.fetchrow(f"""SELECT count(*), count(*) FILTER (WHERE closed), count(*) FILTER (WHERE diverted),

@@ -71,7 +71,7 @@ async def tick(db: Database, batch: int) -> tuple[float, int]:
 
     started = time.perf_counter()
     result = await scheduling.run(uow, AS_OF, batch)
-    return time.perf_counter() - started, result["due"]
+    return time.perf_counter() - started, result.due
 
 
 async def measure(conn: asyncpg.Connection, db: Database, repeat: int, batch: int, label: str) -> float:

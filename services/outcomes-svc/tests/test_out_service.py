@@ -174,7 +174,7 @@ async def test_concurrent_scheduler_runs_publish_each_follow_up_due_exactly_once
         scheduling.run(svc.app.state.runtime.uow, D("2016-02-15"), 5),
     )
     assert [r.status_code for r in runs[:2]] == [200, 200]
-    counts = [r.json()["due"] for r in runs[:2]] + [runs[2]["due"]]
+    counts = [r.json()["due"] for r in runs[:2]] + [runs[2].due]
     assert sum(counts) == 60, counts
 
     ids = {}
@@ -183,7 +183,7 @@ async def test_concurrent_scheduler_runs_publish_each_follow_up_due_exactly_once
             ids[row["id"]] = row
     due_ids = {i for i, r in ids.items() if r["checkpoint_months"] in (6, 12)}
     assert {ids[i]["status"] for i in due_ids} == {"due", "overdue"}
-    assert sum(counts) == 60 and sum(r.json()["overdue"] for r in runs[:2]) + runs[2]["overdue"] == 30
+    assert sum(counts) == 60 and sum(r.json()["overdue"] for r in runs[:2]) + runs[2].overdue == 30
     assert {r["status"] for i, r in ids.items() if i not in due_ids} == {"scheduled"}
 
     def mine(m: Any) -> bool:

@@ -167,8 +167,9 @@ class UnitOfWork:
             await connection.execute(text("SELECT 1"))
             raw = (await connection.get_raw_connection()).driver_connection
             dumps = json.JSONEncoder(separators=(",", ":")).encode
+            table: str = getattr(self._outbox_model, "__tablename__")  # noqa: B009 - any mapped outbox class
             await raw.copy_records_to_table(  # type: ignore[union-attr]
-                self._outbox_model.__tablename__, columns=columns,
+                table, columns=columns,
                 records=[(i, t, k, dumps(p), c, a) for i, t, k, p, c, a in rows],
             )
         else:

@@ -8,8 +8,8 @@ children or risk factors change is decided again and the new decision is added t
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy.exc import IntegrityError
 
@@ -81,15 +81,26 @@ async def rule_set_version(uow: UnitOfWork, version: int) -> engine.RuleSet:
     return _rule_set(record)
 
 
-async def list_rule_sets(uow: UnitOfWork) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class StoredRuleSet:
+    """A rule set version as listed: when and by whom it was added, and whether it is the one in force today."""
+
+    version: int
+    effective_from: date
+    description: str | None
+    programmes: list[str]
+    created_at: datetime
+    created_by: str
+    in_force: bool
+
+
+async def list_rule_sets(uow: UnitOfWork) -> list[StoredRuleSet]:
     records = await RuleSets(uow.session).all()
     current = await RuleSets(uow.session).in_force(today())
     return [
-        {
-            "version": r.version, "effective_from": r.effective_from, "description": r.document.get("description"),
-            "programmes": [p["code"] for p in r.document["programmes"]], "created_at": r.created_at,
-            "created_by": r.created_by, "in_force": current is not None and r.version == current.version,
-        }
+        StoredRuleSet(r.version, r.effective_from, r.document.get("description"),
+                      [p["code"] for p in r.document["programmes"]], r.created_at, r.created_by,
+                      current is not None and r.version == current.version)
         for r in records
     ]
 
@@ -120,20 +131,14 @@ async def add_rule_set(uow: UnitOfWork, document: engine.RuleSetDocument, actor:
 
 # ------------------------------------------------------------------------------------------ decisions
 
-def assess(rule_set: engine.RuleSet, children: list[tuple[int, str]], risk_factors: list[str], threshold: bool) -> dict[str, Any]:
-    decision = engine.decide(
+def assess(rule_set: engine.RuleSet, children: list[tuple[int, str]], risk_factors: list[str],
+           threshold: bool) -> engine.Decision:
+    return engine.decide(
         rule_set,
         [engine.ChildFacts(age_years=age, legal_status=status) for age, status in children],
         risk_factors,
         threshold,
     )
-    return {
-        "rule_version": decision.rule_version,
-        "recommended": decision.recommended,
-        "programmes": [
-            {"programme": p.programme, "eligible": p.eligible, "reasons": list(p.reasons)} for p in decision.programmes
-        ],
-    }
 
 
 def should_decide_again(update: ReferralUpdated) -> bool:
@@ -151,15 +156,16 @@ async def decide_referral(
     record = DecisionRecord(
         id=uuid.uuid4(),
         referral_id=referral.referral_id,
-        rule_version=result["rule_version"],
+        rule_version=result.rule_version,
         inputs={
             "children": [{"age_years": a, "legal_status": s} for a, s in children],
             "risk_factors": list(referral.risk_factors),
             "threshold_for_removal_met": referral.threshold_for_removal_met,
             "as_of": referral.referred_on.isoformat(),
         },
-        recommended=result["recommended"],
-        programmes=result["programmes"],
+        recommended=result.recommended,
+        programmes=[{"programme": p.programme, "eligible": p.eligible, "reasons": list(p.reasons)}
+                    for p in result.programmes],
         decided_at=utcnow(),
         referred_on=referral.referred_on,
         trigger_event_id=event.id,
@@ -195,22 +201,33 @@ async def decision_history(uow: UnitOfWork, referral_id: uuid.UUID) -> list[Deci
     return records
 
 
-def decision_view(record: DecisionRecord) -> dict[str, Any]:
-    return {
-        "referral_id": record.referral_id,
-        "decision_id": record.id,
-        "decided_at": record.decided_at,
-        "rule_version": record.rule_version,
-        "recommended": record.recommended,
-        "programmes": record.programmes,
-        "trigger": record.trigger,
-        "inputs": record.inputs,
-    }
-
-
 # ------------------------------------------------------------------------------------------ report
 
-async def rejection_report(uow: UnitOfWork, fy: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class NoIntensive:
+    referrals: int
+    share: float | None
+    reasons: dict[str, int]
+    by_programme: dict[str, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class YearReport:
+    """A financial year's decided referrals (`GET /eligibility/report`)."""
+
+    financial_year: int
+    label: str
+    period_start: date
+    period_end: date
+    referrals_decided: int
+    eligible_per_programme: dict[str, int]
+    recommended: dict[str, int]
+    intensive_programmes: list[str]
+    no_intensive_programme: NoIntensive
+    rule_versions: dict[str, int]
+
+
+async def rejection_report(uow: UnitOfWork, fy: int) -> YearReport:
     """Referrals decided in a financial year (by referral date; latest decision per referral), eligible per
     programme, and those no intensive programme could take, with counts per reason."""
     start, end = finyear.year_start(fy), finyear.year_end(fy)
@@ -231,20 +248,16 @@ async def rejection_report(uow: UnitOfWork, fy: int) -> dict[str, Any]:
         (engine.DecidedReferral.from_stored(r.rule_version, r.recommended, r.programmes) for r in latest),
         intensive, catalogue,
     )
-    return {
-        "financial_year": fy,
-        "label": finyear.label(fy),
-        "period_start": start,
-        "period_end": end,
-        "referrals_decided": counted.referrals_decided,
-        "eligible_per_programme": counted.eligible_per_programme,
-        "recommended": counted.recommended,
-        "intensive_programmes": [c for c in catalogue if any(c in s for s in intensive.values())],
-        "no_intensive_programme": {
-            "referrals": counted.no_intensive_referrals,
-            "share": counted.no_intensive_share,
-            "reasons": counted.reasons,
-            "by_programme": counted.reasons_by_programme,
-        },
-        "rule_versions": counted.rule_versions,
-    }
+    return YearReport(
+        financial_year=fy,
+        label=finyear.label(fy),
+        period_start=start,
+        period_end=end,
+        referrals_decided=counted.referrals_decided,
+        eligible_per_programme=counted.eligible_per_programme,
+        recommended=counted.recommended,
+        intensive_programmes=[c for c in catalogue if any(c in s for s in intensive.values())],
+        no_intensive_programme=NoIntensive(counted.no_intensive_referrals, counted.no_intensive_share,
+                                           counted.reasons, counted.reasons_by_programme),
+        rule_versions=counted.rule_versions,
+    )

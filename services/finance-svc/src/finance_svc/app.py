@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from eoc_shared.service import ServiceRuntime, create_service_app
-from finance_svc import accounting
+from finance_svc import placement_rules
 from finance_svc.api.routes import router
 from finance_svc.db.models import Inbox, Outbox
 from finance_svc.events import handlers
@@ -19,7 +19,7 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 async def _seed(runtime: ServiceRuntime) -> None:
     async with runtime.uow() as uow:
-        await accounting.seed_placement_rule(uow)
+        await placement_rules.seed_placement_rule(uow)
     # What exists once started (modules, classes, the app) lives as long as the process: move it out of the
     # collector's way, so a full collection scans only what requests create. On the development VM a full
     # collection over the ~200k start-up objects took ~170 ms and hit large summaries' p95 (docs/finance.md).

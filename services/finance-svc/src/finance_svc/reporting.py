@@ -8,7 +8,7 @@ import asyncio
 from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork
 from eoc_shared.finyear import MIN_YEAR, label
-from finance_svc import accounting
+from finance_svc import figures
 from finance_svc.board_paper import BoardPaper, render_html, render_pdf
 from finance_svc.outcomes_client import sustained
 from finance_svc.settings import FinanceSettings
@@ -16,8 +16,8 @@ from finance_svc.settings import FinanceSettings
 
 async def board_report_data(uow: UnitOfWork, settings: FinanceSettings, fy: int, quarter: int) -> BoardPaper:
     first = max(MIN_YEAR, fy - settings.board_report_years + 1)
-    years = await accounting.summaries(uow, first, fy)
-    value = await accounting.value_for_money(uow, fy)
+    years = await figures.summaries(uow, first, fy)
+    value = await figures.value_for_money(uow, fy)
     outcomes = await sustained(settings, fy)
     notes = []
     if outcomes.rates is None:

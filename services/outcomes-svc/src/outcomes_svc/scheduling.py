@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -109,7 +110,16 @@ async def mark_overdue(uow: UnitOfWork, as_of: date, batch_size: int) -> tuple[i
     return len(ids), int(result.rowcount or 0)
 
 
-async def run(uow_factory: Callable[[], UnitOfWork], as_of: date, batch_size: int = 5000) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SchedulerRun:
+    """What one run did: follow-ups it marked due (and published), and those it marked overdue."""
+
+    as_of: date
+    due: int
+    overdue: int
+
+
+async def run(uow_factory: Callable[[], UnitOfWork], as_of: date, batch_size: int = 5000) -> SchedulerRun:
     """One scheduler run as of `as_of`: batches of claims, each its own transaction, until none is left
     (committing a batch with events wakes the outbox relay)."""
     due = overdue = 0
@@ -127,11 +137,11 @@ async def run(uow_factory: Callable[[], UnitOfWork], as_of: date, batch_size: in
         overdue += marked
         if selected < batch_size:
             break
-    return {"as_of": as_of, "due": due, "overdue": overdue}
+    return SchedulerRun(as_of, due, overdue)
 
 
 async def run_today(runtime: Any, batch_size: int) -> None:
     """The background job (registered on the runtime): run as of today."""
     result = await run(runtime.uow, today(), batch_size)
-    if result["due"] or result["overdue"]:
-        log.info("scheduler.ran", due=result["due"], overdue=result["overdue"])
+    if result.due or result.overdue:
+        log.info("scheduler.ran", due=result.due, overdue=result.overdue)

@@ -8,6 +8,7 @@ arrive first) are applied at once. A practitioner records each result once.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -20,7 +21,7 @@ from eoc_shared.errors import Conflict, Forbidden, Invalid, NotFound
 from eoc_shared.events.schemas import FollowupRecorded, InterventionClosed
 from eoc_shared.finyear import financial_year_of
 from eoc_shared.vocab import LivingSituation
-from outcomes_svc.db.models import Closure, Followup
+from outcomes_svc.db.models import Closure, Followup, Signal
 from outcomes_svc.db.repositories import AccessLogRepo, Closures, Followups, Signals, lock_children
 from outcomes_svc.domain.followup_dates import schedule
 from outcomes_svc.domain.outcome_terms import SUPERSEDED, FollowupStatus
@@ -97,31 +98,50 @@ async def record_closure(uow: UnitOfWork, payload: InterventionClosed) -> list[C
     return created
 
 
-def followup_view(f: Followup, closure: Closure | None = None) -> dict[str, Any]:
-    recorded = f.status == FollowupStatus.RECORDED.value
-    view: dict[str, Any] = {
-        "id": f.id, "checkpoint_months": f.checkpoint_months, "due_on": f.due_on, "status": f.status,
-        "living_situation": f.living_situation if recorded else None,
-        "re_referred": f.re_referred if recorded else None,
-        "child_id": f.child_id, "intervention_id": f.intervention_id,
-        "observed_on": f.observed_on, "recorded_source": f.recorded_source,
-        "re_referred_on": f.re_referred_on, "care_entry_on": f.care_entry_on, "care_entry_kind": f.care_entry_kind,
-    }
-    if closure is not None:
-        view.update(programme=closure.programme, closed_on=closure.closed_on)
-    return view
+@dataclass(frozen=True)
+class FollowupView:
+    """A follow-up as the record shows it: the result only once recorded; the closure's programme and date."""
+
+    followup: Followup
+    closure: Closure | None = None
+    days_since_due: int | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        """The follow-up's own columns (id, due_on, status, observed_on, …) read through."""
+        return getattr(self.followup, name)
+
+    @property
+    def living_situation(self) -> str | None:
+        return self.followup.living_situation if self.recorded else None
+
+    @property
+    def re_referred(self) -> bool | None:
+        return self.followup.re_referred if self.recorded else None
+
+    @property
+    def recorded(self) -> bool:
+        return self.followup.status == FollowupStatus.RECORDED.value
+
+    @property
+    def programme(self) -> str | None:
+        return None if self.closure is None else self.closure.programme
+
+    @property
+    def closed_on(self) -> date | None:
+        return None if self.closure is None else self.closure.closed_on
 
 
-def closure_view(c: Closure) -> dict[str, Any]:
-    return {
-        "intervention_id": c.intervention_id, "referral_id": c.referral_id, "programme": c.programme,
-        "started_on": c.started_on, "closed_on": c.closed_on, "reason": c.reason, "checkpoint_months": 0,
-        "living_situation": c.living_situation, "placement_type": c.placement_type,
-        "financial_year": c.financial_year,
-    }
+@dataclass(frozen=True)
+class ChildRecord:
+    """The child's outcome record: closures (checkpoint 0), follow-ups, the signals detected."""
+
+    child_id: uuid.UUID
+    closures: list[Closure]
+    followups: list[FollowupView]
+    signals: list[Signal]
 
 
-async def child_followups(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> list[dict[str, Any]]:
+async def child_followups(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> list[FollowupView]:
     """Every follow-up of the child (all their closed interventions), earliest due first. A child with no
     closed intervention has none: an empty list, not an error (outcomes-svc knows children only by
     their closures)."""
@@ -129,10 +149,10 @@ async def child_followups(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) 
     followups = [f for f in await Followups(uow.session).of_child(child_id) if f.closure_id in closures]
     if followups:
         AccessLogRepo(uow.session).record(acting, "outcomes.followups_read", [child_id])
-    return [followup_view(f, closures[f.closure_id]) for f in followups]
+    return [FollowupView(f, closures[f.closure_id]) for f in followups]
 
 
-async def child_record(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> dict[str, Any]:
+async def child_record(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> ChildRecord:
     """The child's outcome record: closures (checkpoint 0), follow-ups and the signals detected."""
     closures = _theirs(acting, list(await Closures(uow.session).of_child(child_id)))
     if not closures:
@@ -141,16 +161,10 @@ async def child_record(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> 
     followups = [f for f in await Followups(uow.session).of_child(child_id) if f.closure_id in by_id]
     signals = await Signals(uow.session).of_children([child_id])
     AccessLogRepo(uow.session).record(acting, "outcomes.record_read", [child_id])
-    return {
-        "child_id": child_id,
-        "closures": [closure_view(c) for c in closures],
-        "followups": [followup_view(f, by_id.get(f.closure_id)) for f in followups],
-        "signals": [{"kind": s.kind, "occurred_on": s.occurred_on, "source": s.source,
-                     "referral_id": s.referral_id} for s in signals],
-    }
+    return ChildRecord(child_id, closures, [FollowupView(f, by_id.get(f.closure_id)) for f in followups], list(signals))
 
 
-async def read_followup(uow: UnitOfWork, followup_id: uuid.UUID, acting: Acting) -> dict[str, Any]:
+async def read_followup(uow: UnitOfWork, followup_id: uuid.UUID, acting: Acting) -> FollowupView:
     followup = await Followups(uow.session).get(followup_id)
     if followup is None:
         raise NotFound(f"there is no follow-up {followup_id}")
@@ -158,11 +172,11 @@ async def read_followup(uow: UnitOfWork, followup_id: uuid.UUID, acting: Acting)
     assert closure is not None
     _theirs(acting, [closure])
     AccessLogRepo(uow.session).record(acting, "outcomes.followup_read", [followup.child_id])
-    return followup_view(followup, closure)
+    return FollowupView(followup, closure)
 
 
 async def record_result(uow: UnitOfWork, followup_id: uuid.UUID, *, observed_on: date, living_situation: str,
-                        re_referred: bool, acting: Acting) -> dict[str, Any]:
+                        re_referred: bool, acting: Acting) -> FollowupView:
     """A practitioner's result, once. Nothing is stored or published unless every check passes."""
     followups = Followups(uow.session)
     followup = await followups.get(followup_id)
@@ -203,7 +217,7 @@ async def record_result(uow: UnitOfWork, followup_id: uuid.UUID, *, observed_on:
     publish_recorded(uow, child_id=followup.child_id, followup=followup, intervention_id=followup.intervention_id,
                      living_situation=living_situation, re_referred=re_referred, observed_on=observed_on)
     AccessLogRepo(uow.session).record(acting, "outcomes.result_recorded", [followup.child_id])
-    return followup_view(followup, closure)
+    return FollowupView(followup, closure)
 
 
 def _detected_what(f: Followup) -> str:
@@ -216,16 +230,11 @@ def _detected_what(f: Followup) -> str:
 
 
 async def worklist(uow: UnitOfWork, statuses: list[str], *, programme: str | None, limit: int, offset: int,
-                   acting: Acting) -> list[dict[str, Any]]:
+                   acting: Acting) -> list[FollowupView]:
     """Follow-ups by status (the weekly case review reads `overdue`), longest waiting first."""
     rows = await Followups(uow.session).by_status(
         statuses, programme=programme, practitioner=acting.actor if acting.is_practitioner else None,
         limit=limit, offset=offset)
     AccessLogRepo(uow.session).record(acting, "outcomes.worklist_read", [f.child_id for f, _ in rows])
     day = today()
-    out = []
-    for f, c in rows:
-        view = followup_view(f, c)
-        view["days_since_due"] = max(0, (day - f.due_on).days)
-        out.append(view)
-    return out
+    return [FollowupView(f, c, days_since_due=max(0, (day - f.due_on).days)) for f, c in rows]

@@ -32,25 +32,25 @@ COHORT = [
 
 def test_summary_of_a_known_cohort() -> None:
     figures = summarise(COHORT, as_of=D("2024-07-31"))
-    assert figures["children_closed"] == 5
-    assert figures["at_home_at_closure"] == 3
-    assert figures["success_rate"] == Decimal("0.6")
+    assert figures.children_closed == 5
+    assert figures.at_home_at_closure == 3
+    assert figures.success_rate == Decimal("0.6")
     # 6 months: c1, c2, c3, c5 recorded; c1 and c3 at home and not re-referred
-    assert figures["sustained"] == {"6": Decimal("0.5"), "12": Decimal("1"), "18": Decimal("0")}
-    six = figures["evidence"]["6"]
-    assert (six["fallen_due"], six["recorded"], six["sustained"], six["not_recorded"]) == (5, 4, 2, 1)
-    assert six["ci95"] == [Decimal("0.1500"), Decimal("0.8500")]
-    twelve = figures["evidence"]["12"]
-    assert (twelve["fallen_due"], twelve["recorded"], twelve["not_recorded"]) == (5, 1, 4)
+    assert figures.sustained == {"6": Decimal("0.5"), "12": Decimal("1"), "18": Decimal("0")}
+    six = figures.evidence["6"]
+    assert (six.fallen_due, six.recorded, six.sustained, six.not_recorded) == (5, 4, 2, 1)
+    assert six.ci95 == (Decimal("0.1500"), Decimal("0.8500"))
+    twelve = figures.evidence["12"]
+    assert (twelve.fallen_due, twelve.recorded, twelve.not_recorded) == (5, 1, 4)
     # 18 months: recorded before it fell due (a care entry counts whenever it is known)
-    assert figures["evidence"]["18"]["recorded"] == 1 and figures["evidence"]["18"]["fallen_due"] == 0
-    assert summarise(COHORT, as_of=D("2025-01-01"))["evidence"]["18"]["not_recorded"] == 4
+    assert figures.evidence["18"].recorded == 1 and figures.evidence["18"].fallen_due == 0
+    assert summarise(COHORT, as_of=D("2025-01-01")).evidence["18"].not_recorded == 4
 
 
 def test_nothing_closed_gives_nulls_not_zeroes() -> None:
     figures = summarise([], as_of=D("2024-01-01"))
-    assert (figures["children_closed"], figures["success_rate"]) == (0, None)
-    assert figures["sustained"] == {"6": None, "12": None, "18": None}
+    assert (figures.children_closed, figures.success_rate) == (0, None)
+    assert figures.sustained == {"6": None, "12": None, "18": None}
 
 
 @pytest.mark.parametrize(("k", "n", "expected"), [

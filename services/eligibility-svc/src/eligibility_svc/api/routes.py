@@ -38,7 +38,7 @@ async def what_if(body: AssessmentIn, uow: UoW, _: Assessor) -> AssessmentOut:
         rule_set, [(c.age_years, c.legal_status) for c in body.children], list(body.risk_factors),
         body.threshold_for_removal_met,
     )
-    return AssessmentOut.model_validate({**result, "as_of": as_of})
+    return AssessmentOut.model_validate(result).model_copy(update={"as_of": as_of})
 
 
 @router.get(
@@ -50,8 +50,8 @@ async def read_decision(
     show_all: Annotated[Literal["true", "false"], Query(alias="all", description="true: every decision, oldest first")] = "false",
 ) -> Any:
     if show_all == "true":
-        return [DecisionOut.model_validate(decisions.decision_view(r)) for r in await decisions.decision_history(uow, referral_id)]
-    return DecisionOut.model_validate(decisions.decision_view(await decisions.latest_decision(uow, referral_id)))
+        return [DecisionOut.model_validate(r) for r in await decisions.decision_history(uow, referral_id)]
+    return DecisionOut.model_validate(await decisions.latest_decision(uow, referral_id))
 
 
 @router.get("/rules", response_model=RuleSetDocument, summary="The rule set in force today, as data")
@@ -85,7 +85,7 @@ async def rules_version(version: int, uow: UoW, _: RuleReader) -> Any:
 
 @router.get("/rule-sets", response_model=list[RuleSetSummary], summary="Every rule set version: when and by whom it was added")
 async def rule_sets(uow: UoW, _: RuleReader) -> Any:
-    return await decisions.list_rule_sets(uow)
+    return [RuleSetSummary.model_validate(r) for r in await decisions.list_rule_sets(uow)]
 
 
 @router.get("/programmes", summary="The programme catalogue in force today")
@@ -109,7 +109,7 @@ async def report(
     financial_year: Annotated[int, Query(ge=finyear.MIN_YEAR, le=finyear.MAX_YEAR,
                                          description="the year it starts in: 2024 is 1 April 2024 to 31 March 2025")],
 ) -> Any:
-    return await decisions.rejection_report(uow, financial_year)
+    return ReportOut.model_validate(await decisions.rejection_report(uow, financial_year))
 
 
 def _json_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:

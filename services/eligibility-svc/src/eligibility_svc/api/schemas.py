@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
 from eligibility_svc.domain.ruleset import MAX_AGE, MIN_AGE, RISK_FACTORS, LegalStatus, RiskFactor
 from eoc_shared.api import IsoDate, StrictModel
@@ -32,12 +32,16 @@ class AssessmentIn(StrictModel):
 
 
 class ProgrammeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     programme: str
     eligible: bool
     reasons: list[str]
 
 
 class AssessmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     rule_version: int
     recommended: str | None
     programmes: list[ProgrammeOut]
@@ -45,8 +49,10 @@ class AssessmentOut(BaseModel):
 
 
 class DecisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     referral_id: uuid.UUID
-    decision_id: uuid.UUID
+    decision_id: uuid.UUID = Field(validation_alias=AliasChoices("decision_id", "id"))
     decided_at: datetime
     rule_version: int
     recommended: str | None
@@ -56,6 +62,8 @@ class DecisionOut(BaseModel):
 
 
 class RuleSetSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     version: int
     effective_from: date
     description: str | None
@@ -66,6 +74,8 @@ class RuleSetSummary(BaseModel):
 
 
 class NoIntensiveOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     referrals: int = Field(description="referrals eligible for no intensive programme")
     share: float | None = Field(description="of the referrals decided, as a fraction from 0 to 1")
     reasons: dict[str, int] = Field(description="reason → referrals giving it (a referral counts once per reason)")
@@ -73,6 +83,8 @@ class NoIntensiveOut(BaseModel):
 
 
 class ReportOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     financial_year: int
     label: str
     period_start: date

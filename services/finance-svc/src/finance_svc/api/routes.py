@@ -1,4 +1,4 @@
-"""HTTP endpoints of finance-svc: thin; validation in schemas, rules in accounting and the domain.
+"""HTTP endpoints of finance-svc: thin; validation in schemas, work in the operations modules, rules in the domain.
 
 Who may do what:
 - `finance_officer` and `ops` write rates, targets, programme costs and the placement rule (`finance:write`);
@@ -20,7 +20,7 @@ from eoc_shared.auth import Principal, Role, Scope, current_principal, requires
 from eoc_shared.errors import Forbidden, Invalid
 from eoc_shared.finyear import MAX_YEAR, MIN_YEAR, label
 from eoc_shared.service import UoW
-from finance_svc import accounting, reporting
+from finance_svc import figures, ledgering, placement_rules, projections, reporting, year_settings
 from finance_svc.api.schemas import (
     CostIn,
     CostsOut,
@@ -84,15 +84,15 @@ async def set_rates(fy: FinancialYear, body: list[RateIn], uow: UoW, principal: 
     if not body:
         raise Invalid("give at least one placement_type and daily_rate", field="body")
     items = [(r.placement_type.value, r.daily_rate) for r in body]
-    moved = await accounting.set_rates(uow, fy, items, _acting(principal, request))
-    card = await accounting.rate_card(uow, fy)
+    moved = await year_settings.set_rates(uow, fy, items, _acting(principal, request))
+    card = await year_settings.rate_card(uow, fy)
     await uow.commit()
     return _card(fy, card, moved)
 
 
 @router.get("/rates/{fy}", response_model=RateCardOut)
 async def read_rates(fy: FinancialYear, uow: UoW, _principal: FinanceReader) -> RateCardOut:
-    return _card(fy, await accounting.rate_card(uow, fy))
+    return _card(fy, await year_settings.rate_card(uow, fy))
 
 
 # --------------------------------------------------------------------------------------------- targets and costs
@@ -109,7 +109,7 @@ def _targets(fy: int, target: object | None) -> TargetsOut:
 @router.put("/targets/{fy}", response_model=TargetsOut)
 async def set_targets(fy: FinancialYear, body: TargetsIn, uow: UoW, principal: FinanceWriter,
                       request: Request) -> TargetsOut:
-    target = await accounting.set_targets(uow, fy, body.children_diverted, body.gross_savings,
+    target = await year_settings.set_targets(uow, fy, body.children_diverted, body.gross_savings,
                                           _acting(principal, request))
     await uow.commit()
     return _targets(fy, target)
@@ -117,7 +117,7 @@ async def set_targets(fy: FinancialYear, body: TargetsIn, uow: UoW, principal: F
 
 @router.get("/targets/{fy}", response_model=TargetsOut)
 async def read_targets(fy: FinancialYear, uow: UoW, _principal: FigureReader) -> TargetsOut:
-    return _targets(fy, await accounting.targets_of(uow, fy))
+    return _targets(fy, await year_settings.targets_of(uow, fy))
 
 
 def _costs(fy: int, costs: dict) -> CostsOut:
@@ -132,15 +132,15 @@ async def set_programme_costs(fy: FinancialYear, body: list[CostIn], uow: UoW, p
     """Replace the year's programme team costs (`[{programme, cost}]`); they give net savings and cost per
     successful outcome in `GET /finance/value-for-money/{fy}`. An empty list clears them."""
     items = [(c.programme.value, c.cost) for c in body]
-    await accounting.set_programme_costs(uow, fy, items, _acting(principal, request))
-    costs = await accounting.programme_costs(uow, fy)
+    await year_settings.set_programme_costs(uow, fy, items, _acting(principal, request))
+    costs = await year_settings.programme_costs(uow, fy)
     await uow.commit()
     return _costs(fy, costs)
 
 
 @router.get("/programme-costs/{fy}", response_model=CostsOut)
 async def read_programme_costs(fy: FinancialYear, uow: UoW, _principal: FinanceReader) -> CostsOut:
-    return _costs(fy, await accounting.programme_costs(uow, fy))
+    return _costs(fy, await year_settings.programme_costs(uow, fy))
 
 
 # --------------------------------------------------------------------------------------------- projections
@@ -160,7 +160,7 @@ async def verify_projection(child_id: uuid.UUID, body: ProjectionIn, uow: UoW, p
                             request: Request) -> ProjectionOut:
     """The placements team confirms or changes a child's projection; it becomes `verified`. Without
     `daily_rate` the rate card of the referral's financial year applies. Every version is kept."""
-    projection = await accounting.verify_projection(
+    projection = await projections.verify_projection(
         uow, child_id, placement_type=body.placement_type.value, daily_rate=body.daily_rate, basis=body.basis,
         verified_by=body.verified_by, acting=_acting(principal, request),
     )
@@ -171,7 +171,7 @@ async def verify_projection(child_id: uuid.UUID, body: ProjectionIn, uow: UoW, p
 
 @router.get("/children/{child_id}/projection", response_model=ProjectionOut)
 async def read_projection(child_id: uuid.UUID, uow: UoW, principal: FinanceReader, request: Request) -> ProjectionOut:
-    projection = await accounting.read_projection(uow, child_id, _acting(principal, request))
+    projection = await projections.read_projection(uow, child_id, _acting(principal, request))
     out = _projection(projection)
     await uow.commit()  # the access log entry
     return out
@@ -181,7 +181,7 @@ async def read_projection(child_id: uuid.UUID, uow: UoW, principal: FinanceReade
 async def projection_history(child_id: uuid.UUID, uow: UoW, principal: FinanceReader,
                              request: Request) -> list[ProjectionVersionOut]:
     """Every version of the child's projection, oldest first: who, when, why, before and after."""
-    versions = await accounting.projection_history(uow, child_id, _acting(principal, request))
+    versions = await projections.projection_history(uow, child_id, _acting(principal, request))
     out = [ProjectionVersionOut.model_validate(v, from_attributes=True) for v in versions]
     await uow.commit()
     return out
@@ -190,14 +190,14 @@ async def projection_history(child_id: uuid.UUID, uow: UoW, principal: FinanceRe
 @router.get("/placement-rules", response_model=PlacementRulesOut)
 async def read_placement_rules(uow: UoW, _principal: FinanceReader) -> PlacementRulesOut:
     """The rule in force that proposes a projection for each child of a new referral (first match decides)."""
-    return PlacementRulesOut.model_validate((await accounting.rule_in_force(uow)).as_dict())
+    return PlacementRulesOut.model_validate((await placement_rules.rule_in_force(uow)).as_dict())
 
 
 @router.put("/placement-rules", response_model=PlacementRulesOut)
 async def set_placement_rules(body: PlacementRulesIn, uow: UoW, principal: FinanceWriter,
                               request: Request) -> PlacementRulesOut:
     """A new version of the rule, for referrals that arrive from now on; earlier proposals keep theirs."""
-    rule_set = await accounting.add_rule_version(uow, body.model_dump(mode="json"), _acting(principal, request))
+    rule_set = await placement_rules.add_rule_version(uow, body.model_dump(mode="json"), _acting(principal, request))
     await uow.commit()
     return PlacementRulesOut.model_validate(rule_set.as_dict())
 
@@ -217,20 +217,20 @@ async def summaries(
         raise Invalid(f"from ({first}) must not be after to ({last})", field="from")
     if last - first >= 50:
         raise Invalid("ask for at most 50 financial years at once", field="to")
-    return [SummaryOut.model_validate(s) for s in await accounting.summaries(uow, first, last)]
+    return [SummaryOut.model_validate(s) for s in await figures.summaries(uow, first, last)]
 
 
 @router.get("/summary/{fy}", response_model=SummaryOut)
 async def summary(fy: FinancialYear, uow: UoW, _principal: FigureReader) -> SummaryOut:
     """Savings method v1 for the financial year: children served, closed and diverted, savings against targets."""
-    return SummaryOut.model_validate(await accounting.summary(uow, fy))
+    return SummaryOut.model_validate(await figures.summary(uow, fy))
 
 
 @router.get("/value-for-money/{fy}", response_model=ValueForMoneyOut)
 async def value_for_money(fy: FinancialYear, uow: UoW, _principal: FigureReader) -> ValueForMoneyOut:
     """Per programme: children served and diverted, savings, the programme's cost, net savings and cost per
     successful outcome (each diverted child is credited to one programme)."""
-    rows = await accounting.value_for_money(uow, fy)
+    rows = await figures.value_for_money(uow, fy)
     return ValueForMoneyOut(financial_year=label(fy), programmes=[ProgrammeValue.model_validate(r) for r in rows])
 
 
@@ -241,7 +241,7 @@ async def high_cost(
 ) -> HighCostOut:
     """The share of the year's children whose projection costs £1,000 a day or more, and those projections
     (dearest first) for review."""
-    out = HighCostOut.model_validate(await accounting.high_cost(uow, fy, limit, offset, _acting(principal, request)))
+    out = HighCostOut.model_validate(await figures.high_cost(uow, fy, limit, offset, _acting(principal, request)))
     await uow.commit()  # the access log entries
     return out
 
@@ -270,6 +270,6 @@ async def board_report(
 @router.post("/ledger/rebuild", response_model=RebuildOut)
 async def rebuild_ledger(uow: UoW, principal: Ops, request: Request) -> RebuildOut:
     """Throw the savings ledger away and build it again from the facts learnt from events (ops)."""
-    result = await accounting.rebuild_ledger(uow, _acting(principal, request))
+    result = await ledgering.rebuild_ledger(uow, _acting(principal, request))
     await uow.commit()
     return RebuildOut.model_validate(result)

@@ -101,37 +101,32 @@ def _diverted_chart(years: Sequence[YearSummary]) -> Figure:
     return figure
 
 
-def _success_chart(years: Sequence[YearSummary]) -> Figure:
-    figure, axes = _new_figure()
+def _share_chart(years: Sequence[YearSummary], shares: Sequence[Decimal | None], title: str, colour: str,
+                 height: float = 3.4) -> Figure:
+    """A share (0–1) per year as percentage bars, each labelled; "no data" for a year without any."""
+    figure, axes = _new_figure(height=height)
     positions = list(range(len(years)))
-    heights = [0.0 if y.success_rate is None else float(y.success_rate) * 100 for y in years]
-    missing = ["n/a" if y.has_data else NO_DATA for y in years]
-    axes.bar(positions, heights, 0.5, color=TEAL)
-    for position, year, height, gap in zip(positions, years, heights, missing, strict=True):
-        axes.annotate(format_share(year.success_rate, missing=gap), (position, height),
+    heights = [0.0 if share is None else float(share) * 100 for share in shares]
+    axes.bar(positions, heights, 0.5, color=colour)
+    for position, year, share, bar in zip(positions, years, shares, heights, strict=True):
+        axes.annotate(format_share(share, missing="n/a" if year.has_data else NO_DATA), (position, bar),
                       ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
     axes.set_xticks(positions, [label(y.fy) for y in years])
     axes.set_ylim(0, 105)
     axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0f}%"))
-    axes.set_title("Success rate (children diverted / children closed)", loc="left", fontsize=11, fontweight="bold")
+    axes.set_title(title, loc="left", fontsize=11, fontweight="bold")
     return figure
+
+
+def _success_chart(years: Sequence[YearSummary]) -> Figure:
+    return _share_chart(years, [y.success_rate for y in years], "Success rate (children diverted / children closed)",
+                        TEAL)
 
 
 def _high_cost_chart(years: Sequence[YearSummary]) -> Figure:
-    figure, axes = _new_figure(height=2.8)
-    positions = list(range(len(years)))
-    heights = [0.0 if y.high_cost_share is None else float(y.high_cost_share) * 100 for y in years]
-    missing = ["n/a" if y.has_data else NO_DATA for y in years]
-    axes.bar(positions, heights, 0.5, color=NAVY)
-    for position, year, height, gap in zip(positions, years, heights, missing, strict=True):
-        axes.annotate(format_share(year.high_cost_share, missing=gap), (position, height),
-                      ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
-    axes.set_xticks(positions, [label(y.fy) for y in years])
-    axes.set_ylim(0, 105)
-    axes.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0f}%"))
-    axes.set_title(f"High-cost placements avoided (daily rate {format_pounds(HIGH_COST_DAILY_RATE)} or more)",
-                   loc="left", fontsize=11, fontweight="bold")
-    return figure
+    return _share_chart(years, [y.high_cost_share for y in years],
+                        f"High-cost placements avoided (daily rate {format_pounds(HIGH_COST_DAILY_RATE)} or more)",
+                        NAVY, height=2.8)
 
 
 def _sustained_chart(data: BoardPaper) -> Figure | None:

@@ -3,7 +3,7 @@
 The default rule that proposes a placement is data, not code, so the placements team can
 change it (as a new version) without a release, and every proposal can say which rule made it.
 Each change to a child's projection becomes a new version record (db.models.ProjectionVersion, written by
-accounting.py): the contract requires that "every change is kept with who and why".
+projections.py): the contract requires that "every change is kept with who and why".
 """
 
 from __future__ import annotations

@@ -13,23 +13,23 @@ from eoc_shared.db import UnitOfWork
 from eoc_shared.events.bus import Consumers
 from eoc_shared.events.envelope import Envelope
 from eoc_shared.events.schemas import FollowupRecorded, InterventionClosed, InterventionStarted, ReferralCreated
-from finance_svc import accounting
+from finance_svc import ledgering, projections
 
 
 async def on_referral_created(uow: UnitOfWork, event: Envelope, payload: ReferralCreated) -> None:
-    await accounting.referral_created(uow, event, payload)
+    await projections.referral_created(uow, event, payload)
 
 
 async def on_intervention_started(uow: UnitOfWork, event: Envelope, payload: InterventionStarted) -> None:
-    await accounting.intervention_started(uow, event, payload)
+    await ledgering.intervention_started(uow, event, payload)
 
 
 async def on_intervention_closed(uow: UnitOfWork, event: Envelope, payload: InterventionClosed) -> None:
-    await accounting.intervention_closed(uow, event, payload)
+    await ledgering.intervention_closed(uow, event, payload)
 
 
 async def on_followup_recorded(uow: UnitOfWork, event: Envelope, payload: FollowupRecorded) -> None:
-    await accounting.followup_recorded(uow, event, payload)
+    await ledgering.followup_recorded(uow, event, payload)
 
 
 def register(consumers: Consumers) -> None:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, PlainSerializer, StrictBool
+from pydantic import BaseModel, ConfigDict, PlainSerializer, StrictBool
 
 from eoc_shared.api import IsoDate, StrictModel
 from eoc_shared.vocab import LivingSituation
@@ -28,12 +28,16 @@ class SchedulerRunIn(StrictModel):
 
 
 class SchedulerRunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     as_of: date
     due: int
     overdue: int
 
 
 class FollowupOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     checkpoint_months: int
     due_on: date
@@ -53,19 +57,23 @@ class FollowupOut(BaseModel):
 
 
 class ClosureOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     intervention_id: uuid.UUID
     referral_id: uuid.UUID
     programme: str
     started_on: date
     closed_on: date
     reason: str
-    checkpoint_months: int
+    checkpoint_months: int = 0
     living_situation: LivingSituation
     placement_type: str | None = None
     financial_year: int
 
 
 class SignalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     kind: str
     occurred_on: date
     source: str
@@ -73,6 +81,8 @@ class SignalOut(BaseModel):
 
 
 class ChildRecordOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     child_id: uuid.UUID
     closures: list[ClosureOut]
     followups: list[FollowupOut]
@@ -80,6 +90,8 @@ class ChildRecordOut(BaseModel):
 
 
 class CheckpointEvidence(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     fallen_due: int
     recorded: int
     sustained: int
@@ -89,6 +101,8 @@ class CheckpointEvidence(BaseModel):
 
 
 class SummaryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     financial_year: int
     label: str
     as_of: date
@@ -100,6 +114,8 @@ class SummaryOut(BaseModel):
 
 
 class ProgrammeFigures(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     programme: str
     children_closed: int
     at_home_at_closure: int
@@ -109,6 +125,8 @@ class ProgrammeFigures(BaseModel):
 
 
 class ProgrammeSummaryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     financial_year: int
     label: str
     as_of: date
@@ -116,6 +134,8 @@ class ProgrammeSummaryOut(BaseModel):
 
 
 class SurvivalStep(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     time_months: float
     at_risk: int
     events: int
@@ -125,12 +145,16 @@ class SurvivalStep(BaseModel):
 
 
 class SurvivalMonth(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     month: int
     at_risk: int
     survival: float
 
 
 class SurvivalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     programme: str | None
     financial_year: int | None
     as_of: date
@@ -144,6 +168,8 @@ class SurvivalOut(BaseModel):
 
 
 class AccessOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     at: datetime
     actor: str
     role: str

@@ -20,7 +20,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from eoc_shared.vocab import LivingSituation
 from outcomes_svc.domain.outcome_terms import CHECKPOINTS, SUMMARY_CHECKPOINTS
@@ -89,31 +88,47 @@ def latest_per_child(closures: Iterable[ChildClosure]) -> list[ChildClosure]:
     return sorted(latest.values(), key=lambda c: c.child_id)
 
 
-def summarise(closures: Iterable[ChildClosure], as_of: date) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CheckpointEvidence:
+    """What a checkpoint's rate rests on: follow-ups fallen due, recorded, sustained, still awaited."""
+
+    fallen_due: int
+    recorded: int
+    sustained: int
+    not_recorded: int
+    rate: Decimal | None
+    ci95: tuple[Decimal, Decimal] | None
+
+
+@dataclass(frozen=True)
+class CohortFigures:
+    """The figures of one cohort (a financial year's closures, or one programme's among them)."""
+
+    children_closed: int
+    at_home_at_closure: int
+    success_rate: Decimal | None
+    sustained: dict[str, Decimal | None]
+    evidence: dict[str, CheckpointEvidence]
+
+
+def summarise(closures: Iterable[ChildClosure], as_of: date) -> CohortFigures:
     """The figures for one cohort (a financial year, or one programme within it)."""
     cohort = latest_per_child(closures)
     closed = len(cohort)
     at_home = sum(1 for c in cohort if c.living_situation == LivingSituation.AT_HOME.value)
-    evidence: dict[str, dict[str, Any]] = {}
+    evidence: dict[str, CheckpointEvidence] = {}
     for checkpoint in CHECKPOINTS:
         recorded = [c.results[checkpoint] for c in cohort if checkpoint in c.results]
         held = sum(1 for r in recorded if r.sustained)
         fallen_due = sum(1 for c in cohort if checkpoint in c.due and c.due[checkpoint] <= as_of)
         awaited = sum(1 for c in cohort if checkpoint not in c.results and checkpoint in c.due
                       and c.due[checkpoint] <= as_of)
-        interval = wilson_interval(held, len(recorded))
-        evidence[str(checkpoint)] = {
-            "fallen_due": fallen_due,
-            "recorded": len(recorded),
-            "sustained": held,
-            "not_recorded": awaited,
-            "rate": rate(held, len(recorded)),
-            "ci95": list(interval) if interval else None,
-        }
-    return {
-        "children_closed": closed,
-        "at_home_at_closure": at_home,
-        "success_rate": rate(at_home, closed),
-        "sustained": {str(c): evidence[str(c)]["rate"] for c in SUMMARY_CHECKPOINTS},
-        "evidence": evidence,
-    }
+        evidence[str(checkpoint)] = CheckpointEvidence(fallen_due, len(recorded), held, awaited,
+                                                       rate(held, len(recorded)), wilson_interval(held, len(recorded)))
+    return CohortFigures(
+        children_closed=closed,
+        at_home_at_closure=at_home,
+        success_rate=rate(at_home, closed),
+        sustained={str(c): evidence[str(c)].rate for c in SUMMARY_CHECKPOINTS},
+        evidence=evidence,
+    )
