@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -385,6 +386,8 @@ class OverdueOffers:
     pre_proceedings_id: uuid.UUID
     referral_id: uuid.UUID
     family_id: uuid.UUID
+    referral_status: str
+    referred_on: date
     team: str | None
     child_ids: list[uuid.UUID]
     started_on: date
@@ -394,8 +397,7 @@ class OverdueOffers:
     escalated_on: date | None
 
 
-async def overdue_offers(uow: UnitOfWork, acting: Acting, *, as_of: date, team: str | None) -> list[OverdueOffers]:
-    """The work list: open records whose FGDM offers are overdue on `as_of`, longest overdue first."""
+async def _overdue_offers(uow: UnitOfWork, *, as_of: date, team: str | None) -> list[OverdueOffers]:
     records = PreProceedingsRecords(uow.session)
     found = await records.open_offer_due_before(as_of)
     loaded = await records.load_many(found)
@@ -409,11 +411,32 @@ async def overdue_offers(uow: UnitOfWork, acting: Acting, *, as_of: date, team: 
         if not rules.offer_overdue(facts, offer_due_on=r.offer_due_on, as_of=as_of, open_=True):
             continue
         rows.append(OverdueOffers(
-            r.id, referral.id, referral.family_id, referral.team, referral.child_ids, r.started_on, r.offer_due_on,
-            (as_of - r.offer_due_on).days, len(rules.parties_without_offer(facts)), r.offer_overdue_as_of))
+            r.id, referral.id, referral.family_id, referral.status, referral.referred_on, referral.team,
+            referral.child_ids, r.started_on, r.offer_due_on, (as_of - r.offer_due_on).days,
+            len(rules.parties_without_offer(facts)), r.offer_overdue_as_of))
     rows.sort(key=lambda row: (-row.days_overdue, row.started_on))
+    return rows
+
+
+async def overdue_offers(uow: UnitOfWork, acting: Acting, *, as_of: date, team: str | None) -> list[OverdueOffers]:
+    """The work list: open records whose FGDM offers are overdue on `as_of`, longest overdue first."""
+    rows = await _overdue_offers(uow, as_of=as_of, team=team)
     _audit(uow, acting, "worklist.read", [c for row in rows for c in row.child_ids])
     return rows
+
+
+async def add_offer_timers(uow: UnitOfWork, rows: list[dict[str, Any]], *, as_of: date, team: str | None) -> None:
+    """Put overdue FGDM offers on the referrals' overdue work list too, as the timer `fgdm_offer`."""
+    by_referral = {row["referral_id"]: row for row in rows}
+    for o in await _overdue_offers(uow, as_of=as_of, team=team):
+        timer = {"timer": "fgdm_offer", "due_on": o.offer_due_on, "days_overdue": o.days_overdue,
+                 "escalated_on": o.escalated_on}
+        if o.referral_id not in by_referral:
+            by_referral[o.referral_id] = {
+                "referral_id": o.referral_id, "family_id": o.family_id, "status": o.referral_status,
+                "referred_on": o.referred_on, "team": o.team, "child_ids": o.child_ids, "overdue": []}
+            rows.append(by_referral[o.referral_id])
+        by_referral[o.referral_id]["overdue"].append(timer)
 
 
 # --------------------------------------------------------------------------------------------- report

@@ -155,7 +155,7 @@ async def test_scenario_of_eleven_families_reports_exactly(svc, sw, tm, auth, op
     family_id, kids = await svc.family([c(ethnicity="WBRI")], headers=sw)
     made = await svc.referral(family_id, kids, headers=sw, referred_on="2025-03-01", risk_factors=["family_breakdown"])
     await svc.decide(made["id"])
-    started = await svc.start(made["id"], "FGC", started_on="2025-04-10", headers=sw)
+    started = await svc.start(made["id"], "FGC", started_on="2025-04-10", headers=sw, practitioner="pr-fgc-15")
     assert started.status_code == 201, started.text
     one = await open_case(svc, sw, tm, "2025-04-07", "2025-04-08", referral_id=made["id"], child_ids=kids,
                           group="White")
@@ -306,8 +306,14 @@ async def test_scenario_of_eleven_families_reports_exactly(svc, sw, tm, auth, op
     assert row["escalated_on"] == "2026-03-31" and row["parties_not_offered"] == 1
     assert row["days_overdue"] == (today() - date(2026, 2, 9)).days
     assert all(x["pre_proceedings_id"] != eleven.id for x in r.json())
+    r = await svc.client.get("/referrals/worklists/overdue", headers=sw)
+    row = next(x for x in r.json() if x["referral_id"] == nine.record["referral_id"])
+    assert {"timer": "fgdm_offer", "due_on": "2026-02-09", "days_overdue": (today() - date(2026, 2, 9)).days,
+            "escalated_on": "2026-03-31"} in row["overdue"]
 
-    # The record as read: compliance computed today.
+    # The record as read: compliance computed today; the practitioner of the FGC intervention reads it too.
+    r = await svc.client.get(f"/referrals/pre-proceedings/{one.id}", headers=auth("practitioner", subject="pr-fgc-15"))
+    assert r.status_code == 200 and r.json()["application"]["order"] == "care"
     r = await svc.client.get(f"/referrals/pre-proceedings/{three.id}", headers=sw)
     got = r.json()
     assert got["compliance"] == {"all_parties_offered": True, "any_accepted": True, "meeting_held": True,

@@ -248,10 +248,15 @@ class GroupOut(FiguresOut):
     group: str
 
 
-class ReportOut(FiguresOut):
+class ReportHead(BaseModel):
     financial_year: str
     quarter: int | None = None
     by: str | None = None
+
+
+class ReportOut(FiguresOut, ReportHead):
+    """`financial_year` (and `quarter`, `by`) first, then the figures, then the groups."""
+
     groups: list[GroupOut] | None = None
 
 
