@@ -330,6 +330,13 @@ async def test_scenario_of_eleven_families_reports_exactly(svc, sw, tm, auth, op
     offered = await fgdm_probe.wait_for("fgdm.offered", lambda m: m["data"]["pre_proceedings_id"] in ids,
                                         count=offers_made)
     assert len(offered) == offers_made == 16
+    started_events = await fgdm_probe.wait_for("pre_proceedings.started",
+                                               lambda m: m["data"]["pre_proceedings_id"] in ids, count=len(ids))
+    assert {m["data"]["pre_proceedings_id"]: m["data"]["offer_due_on"] for m in started_events} == {
+        k.id: k.record["offer_due_on"] for k in cases}
+    answered = await fgdm_probe.wait_for("fgdm.responded", lambda m: m["data"]["pre_proceedings_id"] in ids,
+                                         count=offers_made)
+    assert Counter(m["data"]["response"] for m in answered) == {"accepted": 7, "declined": 7, "no_response": 2}
     made = {m["data"]["pre_proceedings_id"]: m["data"] for m in fgdm_probe.on("care_application.made")}
     assert made[six.id]["urgent"] is True and made[six.id]["fgdm_compliant"] is False
     assert made[one.id]["fgdm_compliant"] is True and made[one.id]["child_ids"] == one.child_ids
