@@ -354,6 +354,10 @@ async def test_scenario_of_eleven_families_reports_exactly(svc, sw, tm, auth, op
     assert kinds["pre_proceedings.started"] == 1 and kinds["fgdm.offered"] == 2 and kinds["fgdm.responded"] == 2
     assert kinds["fgdm.meeting_held"] == 1 and kinds["care_application.made"] == 1
     assert not any(n in json.dumps(r.json()) for n in NAMES)
+    r = await svc.client.get(f"/referrals/children/{ten.child_ids[0]}/timeline", headers=sw)
+    steps = [e["kind"] for e in r.json() if e["kind"].startswith(("pre_proceedings.", "fgdm.", "care_application."))]
+    assert steps == ["pre_proceedings.started", "pre_proceedings.letter_sent", "fgdm.offered", "fgdm.responded",
+                     "fgdm.exception_not_held", "care_application.made"], "same-day steps in the journey's order"
     r = await svc.client.get(f"/referrals/children/{eight.child_ids[1]}/timeline", headers=sw)
     kinds = Counter(e["kind"] for e in r.json())
     assert kinds["fgdm.offered"] == 1 and kinds["fgdm.exception_not_offered"] == 1, "only this child's parties"
