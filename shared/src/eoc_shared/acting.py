@@ -39,7 +39,8 @@ class Acting:
 
     @classmethod
     def of(cls, principal: Principal, request_id: str | None = None) -> Acting:
-        return cls(principal.actor, principal.role.value, request_id, principal.source)
+        """`role` keeps the token's Role (a str enum): it compares equal to, and is stored as, its name."""
+        return cls(principal.actor, principal.role, request_id, principal.source)
 
     @classmethod
     def system(cls, service: str) -> Acting:

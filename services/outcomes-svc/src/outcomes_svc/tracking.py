@@ -21,6 +21,7 @@ from eoc_shared.errors import Conflict, Forbidden, Invalid, NotFound
 from eoc_shared.events.schemas import FollowupRecorded, InterventionClosed
 from eoc_shared.finyear import financial_year_of
 from eoc_shared.vocab import LivingSituation
+from outcomes_svc import care_applications
 from outcomes_svc.db.models import Closure, Followup, Signal
 from outcomes_svc.db.repositories import AccessLogRepo, Closures, Followups, Signals, lock_children
 from outcomes_svc.domain.followup_dates import schedule
@@ -105,6 +106,7 @@ class FollowupView:
     followup: Followup
     closure: Closure | None = None
     days_since_due: int | None = None
+    care_application_on: date | None = None
 
     def __getattr__(self, name: str) -> Any:
         """The follow-up's own columns (id, due_on, status, observed_on, …) read through."""
@@ -149,7 +151,8 @@ async def child_followups(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) 
     followups = [f for f in await Followups(uow.session).of_child(child_id) if f.closure_id in closures]
     if followups:
         AccessLogRepo(uow.session).record(acting, "outcomes.followups_read", [child_id])
-    return [FollowupView(f, closures[f.closure_id]) for f in followups]
+    views = [FollowupView(f, closures[f.closure_id]) for f in followups]
+    return await care_applications.annotate(uow, child_id, views, closures)
 
 
 async def child_record(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> ChildRecord:

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from eoc_shared.service import ServiceRuntime, create_service_app
 from referral_svc import escalations
+from referral_svc.api.pre_proceedings import router as pre_proceedings_router
 from referral_svc.api.routes import router
 from referral_svc.db.models import Inbox, Outbox
 from referral_svc.events import handlers
@@ -25,5 +26,5 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
         runtime,
         title="Edge of Care — referral service",
         description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
-        routers=[router],
+        routers=[pre_proceedings_router, router],  # fixed paths before /{referral_id}
     )

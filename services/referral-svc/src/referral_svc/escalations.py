@@ -19,6 +19,7 @@ from eoc_shared.acting import Acting
 from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.events.schemas import AssessmentOverdue, ConsentOverdue
+from referral_svc import pre_proceedings
 from referral_svc.db.models import Referral
 from referral_svc.db.repositories import AuditLog, Referrals
 from referral_svc.domain.timers import AWAITING_DECISION, OPEN
@@ -82,6 +83,7 @@ async def run_today(runtime: Any) -> None:
     """The background job (registered on the runtime): run the timers as of today."""
     async with runtime.uow() as uow:
         result = await run_timers(uow, today(), Acting.system("referral-svc"))
+        await pre_proceedings.run_offer_timers(uow, today(), Acting.system("referral-svc"))
         await uow.commit()
     if result["consent_overdue"] or result["assessment_overdue"]:
         log.info("timers.escalated", consent=len(result["consent_overdue"]),

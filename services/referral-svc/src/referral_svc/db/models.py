@@ -264,3 +264,7 @@ class AuditEntry(Base):
     request_id: Mapped[str | None] = mapped_column(String(128), default=None)
 
     __table_args__ = (Index("ix_audit_log_child_at", "child_id", "at"),)
+
+
+# The pre-proceedings tables live in their own module; importing it here puts them in Base.metadata.
+from referral_svc.db import pre_proceedings_models  # noqa: E402,F401
