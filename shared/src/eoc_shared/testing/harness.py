@@ -55,7 +55,7 @@ async def started(app: FastAPI, *, bootstrap: str | None = None, topics: Iterabl
         yield Started(app, client, probe)
 
 
-def wait_ready(base: str, prefixes: Iterable[str], *, timeout: float = 60,
+def wait_ready(base: str, prefixes: Iterable[str], *, timeout: float = 180,
                process: subprocess.Popen[Any] | None = None, log: Any = None) -> None:
     """Poll `GET {base}/{prefix}/readyz` of each service until all answer 200; fail early if `process` exits."""
     deadline = time.monotonic() + timeout
