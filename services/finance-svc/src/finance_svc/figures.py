@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from decimal import Decimal
 
 from eoc_shared.acting import Acting
 from eoc_shared.db import UnitOfWork
 from eoc_shared.finyear import label
+from finance_svc.db.models import LedgerEntry, Projection
 from finance_svc.db.repositories import (
     AccessLog,
     Interventions,
@@ -14,7 +16,6 @@ from finance_svc.db.repositories import (
     Targets,
     domain_targets,
 )
-from finance_svc.domain import projection as rules
 from finance_svc.domain.ledger import (
     YearTotals,
     summary_from_totals,
@@ -51,34 +52,36 @@ async def value_for_money(uow: UnitOfWork, fy: int) -> list[ProgrammeValue]:
                       await programme_costs(uow, fy))
 
 
-async def high_cost(uow: UnitOfWork, fy: int, limit: int, offset: int, acting: Acting) -> dict[str, Any]:
+@dataclass(frozen=True)
+class HighCostPage:
+    """The year's high-cost share and one page of those children's projections (with their ledger entries)."""
+
+    fy: int
+    children_served: int
+    high_cost_children: int
+    total: int
+    limit: int
+    offset: int
+    rows: list[tuple[LedgerEntry, Projection]]
+
+    @property
+    def financial_year(self) -> str:
+        return label(self.fy)
+
+    @property
+    def threshold_daily_rate(self) -> Decimal:
+        return HIGH_COST_DAILY_RATE
+
+    @property
+    def high_cost_share(self) -> Decimal | None:
+        return share(self.high_cost_children, self.children_served)
+
+
+async def high_cost(uow: UnitOfWork, fy: int, limit: int, offset: int, acting: Acting) -> HighCostPage:
     """The share of the year's children whose projection is £1,000 a day or more, and their projections."""
     ledger = Ledger(uow.session)
     totals = await ledger.year(fy)
     total, rows = await ledger.high_cost(fy, limit, offset)
-    items = [
-        {
-            "child_id": projection.child_id,
-            "placement_type": projection.placement_type,
-            "daily_rate": projection.daily_rate,
-            "annual_cost_avoided": rules.annual_cost_avoided(projection.daily_rate),
-            "status": projection.status,
-            "basis": projection.basis,
-            "diverted": entry.diverted,
-            "programme": entry.credited_programme,
-        }
-        for entry, projection in rows
-    ]
     AccessLog(uow.session).record(acting.actor, acting.role, "projection.list_high_cost",
-                                  [i["child_id"] for i in items], acting.request_id)
-    return {
-        "financial_year": label(fy),
-        "threshold_daily_rate": HIGH_COST_DAILY_RATE,
-        "children_served": totals.children_served,
-        "high_cost_children": totals.high_cost_children,
-        "high_cost_share": share(totals.high_cost_children, totals.children_served),
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "items": items,
-    }
+                                  [projection.child_id for _entry, projection in rows], acting.request_id)
+    return HighCostPage(fy, totals.children_served, totals.high_cost_children, total, limit, offset, list(rows))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -174,7 +176,17 @@ async def recompute(session: Any, child_ids: Iterable[uuid.UUID]) -> None:
     await ledger.apply(dict(years), dict(programmes))
 
 
-async def rebuild_ledger(uow: UnitOfWork, acting: Acting) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Rebuilt:
+    """What a rebuild went through: children and families, financial years, and when."""
+
+    children: int
+    families: int
+    financial_years: int
+    rebuilt_at: datetime
+
+
+async def rebuild_ledger(uow: UnitOfWork, acting: Acting) -> Rebuilt:
     """Throw the ledger away and build it again from the facts learnt from events and the projections."""
     session = uow.session
     await lock_ledger(session, exclusive=True)
@@ -201,5 +213,4 @@ async def rebuild_ledger(uow: UnitOfWork, acting: Acting) -> dict[str, Any]:
     state.rebuilt_by = acting.actor
     await session.flush()
     years = (await session.execute(select(func.count()).select_from(LedgerYear))).scalar_one()
-    return {"children": len(children), "families": families, "financial_years": int(years),
-            "rebuilt_at": state.rebuilt_at}
+    return Rebuilt(len(children), families, int(years), state.rebuilt_at)

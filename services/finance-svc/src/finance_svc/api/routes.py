@@ -24,6 +24,7 @@ from finance_svc import figures, ledgering, placement_rules, projections, report
 from finance_svc.api.schemas import (
     CostIn,
     CostsOut,
+    HighCostItem,
     HighCostOut,
     PlacementRulesIn,
     PlacementRulesOut,
@@ -241,9 +242,14 @@ async def high_cost(
 ) -> HighCostOut:
     """The share of the year's children whose projection costs £1,000 a day or more, and those projections
     (dearest first) for review."""
-    out = HighCostOut.model_validate(await figures.high_cost(uow, fy, limit, offset, _acting(principal, request)))
+    page = await figures.high_cost(uow, fy, limit, offset, _acting(principal, request))
     await uow.commit()  # the access log entries
-    return out
+    return HighCostOut.model_validate(page).model_copy(update={"items": [
+        HighCostItem(child_id=p.child_id, placement_type=p.placement_type, daily_rate=p.daily_rate,
+                     annual_cost_avoided=annual_cost_avoided(p.daily_rate), status=p.status, basis=p.basis,
+                     diverted=entry.diverted, programme=entry.credited_programme)
+        for entry, p in page.rows
+    ]})
 
 
 @router.get(

@@ -239,6 +239,8 @@ class HighCostItem(BaseModel):
 
 
 class HighCostOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     financial_year: str
     threshold_daily_rate: MoneyOut
     children_served: int
@@ -247,10 +249,12 @@ class HighCostOut(BaseModel):
     total: int
     limit: int
     offset: int
-    items: list[HighCostItem]
+    items: list[HighCostItem] = []
 
 
 class RebuildOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     children: int
     families: int
     financial_years: int
