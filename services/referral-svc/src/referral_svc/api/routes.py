@@ -21,7 +21,6 @@ from eoc_shared.vocab import FeedSource, Programme
 from referral_svc import case_history, casework, escalations, partner_feeds, programme_work
 from referral_svc.acting import Acting
 from referral_svc.api.schemas import (
-    AuditOut,
     ByStatusOut,
     CapacityIn,
     ChildIn,
@@ -276,13 +275,7 @@ async def run_timers(body: TimersRunIn, uow: UoW, principal: Ops, request: Reque
     return TimersRunOut.model_validate(result)
 
 
-# --------------------------------------------------------------------------------------------- audit
-
-
-@router.get("/audit", response_model=list[AuditOut])
-async def audit(child_id: Annotated[uuid.UUID, Query()], uow: UoW, _principal: AuditReader) -> list[AuditOut]:
-    """Every read and change of the child's record, oldest first."""
-    return [AuditOut.model_validate(e) for e in await case_history.audit_of_child(uow, child_id)]
+# The audit log is read through eoc_shared.audit.audit_router (the same endpoint in every service; app.py).
 
 
 # --------------------------------------------------------------------------------------------- work lists
