@@ -21,6 +21,10 @@ from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from eoc_shared.auth import Principal, Scope, requires
 from eoc_shared.db import UTCDateTime, utcnow
+from eoc_shared.errors import NotFound
+from eoc_shared.service import UoW
+
+AuditReader = Annotated[Principal, Depends(requires(Scope.AUDIT_READ))]
 
 
 class AccessLogMixin:
@@ -96,15 +100,11 @@ def audit_router(
 ) -> APIRouter:
     """`GET {prefix}/audit?child_id=`: every read and change of that child's records in this service.
     `known` lets the service that owns children answer 404 for a child it has never had."""
-    from eoc_shared.errors import NotFound
-    from eoc_shared.service import UoW
-
     router = APIRouter(prefix=prefix, tags=["audit"])
-    reader = Annotated[Principal, Depends(requires(Scope.AUDIT_READ))]
 
     @router.get("/audit", response_model=list[AuditEntryOut],
                 summary="Every read and change of a child's records here, oldest first (team_manager, ops)")
-    async def audit(child_id: Annotated[uuid.UUID, Query()], uow: UoW, _principal: reader) -> list[AuditEntryOut]:
+    async def audit(child_id: Annotated[uuid.UUID, Query()], uow: UoW, _principal: AuditReader) -> list[AuditEntryOut]:
         if known is not None and not await known(uow.session, child_id):
             raise NotFound(f"there is no child {child_id}")
         rows = await repository(uow.session).of_child(child_id)

@@ -1,4 +1,5 @@
-"""case_practitioners (who works a case, for scoping decision reads) and the append-only access_log
+"""case_practitioners (who works a case, for scoping decision reads), the append-only access_log,
+and decisions.child_ids (whose decision it is, for that log)
 
 Revision ID: 11_case_practitioners_access_log
 Revises: 0002
@@ -9,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from eoc_shared.db import UTCDateTime
+from eoc_shared.db import JSONType, UTCDateTime
 from eoc_shared.migrations import drop_append_only, make_append_only
 
 revision: str = '11_case_practitioners_access_log'
@@ -19,6 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column('decisions', sa.Column('child_ids', JSONType, nullable=True))
     op.create_table(
         'case_practitioners',
         sa.Column('referral_id', sa.Uuid(), nullable=False),
@@ -47,3 +49,5 @@ def downgrade() -> None:
     op.drop_index('ix_access_log_child_at', table_name='access_log')
     op.drop_table('access_log')
     op.drop_table('case_practitioners')
+    with op.batch_alter_table('decisions') as batch:
+        batch.drop_column('child_ids')

@@ -157,7 +157,6 @@ async def decide_referral(
         rule_version=result["rule_version"],
         inputs={
             "children": [{"age_years": a, "legal_status": s} for a, s in children],
-            "child_ids": [str(c.child_id) for c in referral.children],  # whose decision it is, for the access log
             "risk_factors": list(referral.risk_factors),
             "threshold_for_removal_met": referral.threshold_for_removal_met,
             "as_of": referral.referred_on.isoformat(),
@@ -166,6 +165,7 @@ async def decide_referral(
         programmes=result["programmes"],
         decided_at=utcnow(),
         referred_on=referral.referred_on,
+        child_ids=[str(c.child_id) for c in referral.children],
         trigger_event_id=event.id,
         trigger=event.topic,
     )
@@ -219,7 +219,7 @@ async def note_practitioner(uow: UnitOfWork, referral_id: uuid.UUID, practitione
 
 
 def _audit_read(uow: UnitOfWork, acting: Acting, records: list[DecisionRecord]) -> None:
-    children = [uuid.UUID(c) for r in records for c in r.inputs.get("child_ids", [])]
+    children = [uuid.UUID(c) for r in records for c in (r.child_ids or [])]
     AccessLog(uow.session).record(acting, "decision.read", children)
 
 

@@ -51,6 +51,8 @@ class DecisionRecord(Base):
     programmes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
     referred_on: Mapped[date] = mapped_column(Date)
+    #: whose decision it is (ids only), so that each read is written to the access log per child
+    child_ids: Mapped[list[str] | None] = mapped_column(JSONType, default=None)
     trigger_event_id: Mapped[uuid.UUID] = mapped_column()
     trigger: Mapped[str] = mapped_column(String(40), server_default="referral.created")
 

@@ -186,6 +186,14 @@ class Breakdown(BaseModel):
     living_situation: str
 
 
+class BreakdownCount(BaseModel):
+    """What a board member sees of breakdowns: counts, never a child id (contract v1.1)."""
+
+    month: str = Field(description="YYYY-MM")
+    living_situation: str
+    children: int
+
+
 class SummaryOut(BaseModel):
     financial_year: str
     families_served: int
@@ -200,7 +208,8 @@ class SummaryOut(BaseModel):
     targets: TargetFigures
     children_diverted_pct_of_target: int | None
     gross_savings_pct_of_target: int | None
-    breakdowns: list[Breakdown]
+    breakdowns: list[Breakdown] | list[BreakdownCount] = Field(
+        description="finance roles: each child with the date; anyone else: counts per month and living_situation")
 
 
 class ProgrammeValue(BaseModel):
