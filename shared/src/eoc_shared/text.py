@@ -5,7 +5,8 @@ person reads (bidi overrides and isolates, U+202E among them), break a log line 
 (C0 and C1 controls, DEL), or fail in the database (NUL, which PostgreSQL cannot store; lone
 surrogates, which no encoding can). Single-line fields (`Text`) also refuse newline and tab;
 multi-line prose (`Prose`: a summary, a basis, an explanation) keeps newline and tab, and a CRLF
-is kept as LF.
+is kept as LF. The OpenAPI documents mark each such field (`x-text: line` or `prose`), so a test can
+find every text field of every endpoint without a list kept by hand.
 """
 
 from __future__ import annotations
@@ -67,9 +68,12 @@ def clean_prose(value: str) -> str:
 
 
 #: a name, a reference, a code chosen by a person: one line, 1–200 characters
-Text = Annotated[StrictStr, Field(min_length=1, max_length=TEXT_MAX), AfterValidator(clean_text)]
+Text = Annotated[StrictStr, Field(min_length=1, max_length=TEXT_MAX, json_schema_extra={"x-text": "line"}),
+                 AfterValidator(clean_text)]
 #: a summary, a basis, an explanation: newline and tab allowed, up to 4,000 characters
-Prose = Annotated[StrictStr, Field(max_length=PROSE_MAX), AfterValidator(clean_prose)]
+Prose = Annotated[StrictStr, Field(max_length=PROSE_MAX, json_schema_extra={"x-text": "prose"}),
+                  AfterValidator(clean_prose)]
 #: Narrow a bound where a column is shorter: `Annotated[Text, Field(max_length=64)]`.
 #: an identifier of another system (la_child_id, la_reference, external_id): one line, 1–128 characters
-Reference = Annotated[StrictStr, Field(min_length=1, max_length=128), AfterValidator(clean_text)]
+Reference = Annotated[StrictStr, Field(min_length=1, max_length=128, json_schema_extra={"x-text": "line"}),
+                      AfterValidator(clean_text)]
