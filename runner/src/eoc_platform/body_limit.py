@@ -32,7 +32,7 @@ def declared_length(scope: Scope) -> int | None:
 
 async def refuse(scope: Scope, send: Send, limit: int) -> None:
     body = json.dumps({
-        "type": "about:blank", "title": "Content too large", "status": 413,
+        "type": "about:blank", "title": "Content Too Large", "status": 413,
         "detail": f"the request body is larger than {limit // (1024 * 1024)} MB; send less in one request",
         "instance": scope.get("path", ""),
     }).encode()
