@@ -58,6 +58,13 @@ def clean_text(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
+def not_blank(value: str) -> str:
+    """For a prose field that must say something: `Annotated[Prose, AfterValidator(not_blank)]`."""
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value
+
+
 def clean_prose(value: str) -> str:
     """Multi-line prose: newline and tab allowed (CRLF kept as LF), other controls refused, stored in NFC."""
     value = value.replace("\r\n", "\n")

@@ -1,7 +1,7 @@
 """access_log takes the shared access-log column set (eoc_shared.audit.AccessLogMixin): role 32, action 64
 
 Revision ID: 11_access_log_columns
-Revises: 0003
+Revises: 15_care_applications
 Create Date: 2026-12-02 15:00:00
 """
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from eoc_shared.migrations import make_append_only
 
 revision: str = '11_access_log_columns'
-down_revision: str | None = '0003'
+down_revision: str | None = '15_care_applications'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

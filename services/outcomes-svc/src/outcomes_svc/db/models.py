@@ -134,3 +134,7 @@ class AccessLog(AccessLogMixin, Base):
     and DELETE)."""
 
     __tablename__ = "access_log"
+
+
+# Care applications live in their own module; importing it here puts the table in Base.metadata.
+from outcomes_svc.db import care_application_models  # noqa: E402,F401
