@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from eoc_platform import registry
+from eoc_platform.body_limit import BodyLimit
 
 SERVICES = tuple((f"/{s.prefix}", s.settings, s.create_app) for s in registry.SERVICES)
 
@@ -25,8 +26,15 @@ class PrefixDispatcher:
     def __init__(self, routes: list[tuple[str, Any]], fallback: Any) -> None:
         self.routes = routes
         self.fallback = fallback
+        self.limited = BodyLimit(self.route)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":  # bodies over 2 MB are refused here, before any service reads them
+            await self.limited(scope, receive, send)
+            return
+        await self.route(scope, receive, send)
+
+    async def route(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket"):
             path = scope["path"]
             for prefix, app in self.routes:

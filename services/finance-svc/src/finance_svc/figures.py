@@ -82,6 +82,5 @@ async def high_cost(uow: UnitOfWork, fy: int, limit: int, offset: int, acting: A
     ledger = Ledger(uow.session)
     totals = await ledger.year(fy)
     total, rows = await ledger.high_cost(fy, limit, offset)
-    AccessLog(uow.session).record(acting.actor, acting.role, "projection.list_high_cost",
-                                  [projection.child_id for _entry, projection in rows], acting.request_id)
+    AccessLog(uow.session).record(acting, "projection.list_high_cost", [projection.child_id for _entry, projection in rows])
     return HighCostPage(fy, totals.children_served, totals.high_cost_children, total, limit, offset, list(rows))
