@@ -96,7 +96,6 @@ def test_acting_has_one_set_of_roles() -> None:
     assert Acting.of(partner).source == "police"
     service = Acting.system("finance")
     assert (service.actor, service.role, service.is_system) == ("finance", SYSTEM_ROLE, True)
-    assert service.who.actor == "finance" and service.who.role == "system"
 
 
 async def test_a_child_lock_is_held_until_the_transaction_ends(databases: Any) -> None:

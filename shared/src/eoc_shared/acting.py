@@ -25,11 +25,6 @@ class Acting:
     source: str | None = None
 
     @property
-    def who(self) -> Acting:
-        """Itself: anything with `actor` and `role` is a "who" for the access logs."""
-        return self
-
-    @property
     def is_practitioner(self) -> bool:
         return self.role == Role.PRACTITIONER.value
 
