@@ -15,7 +15,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,9 @@ import asyncpg
 import httpx
 import pytest
 
+from eoc_platform import registry
 from eoc_shared.broker import free_port
+from eoc_shared.testing.harness import wait_ready
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
@@ -37,21 +38,6 @@ def _child() -> dict[str, str]:
     return {"la_child_id": f"CH-{uuid.uuid4().hex[:8]}", "given_name": f"Ottoline{uuid.uuid4().hex[:6]}",
             "family_name": f"Wrenfield{uuid.uuid4().hex[:6]}", "date_of_birth": "2013-07-19", "sex": "F",
             "ethnicity": "WBRI", "legal_status": "CPP", "nhs_number": "4168192962"}
-
-
-def _wait_ready(base: str, prefixes: list[str], proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    pending = list(prefixes)
-    while pending and time.monotonic() < deadline:
-        assert proc.poll() is None, "the process exited before it was ready"
-        for prefix in list(pending):
-            try:
-                if httpx.get(f"{base}/{prefix}/readyz", timeout=2).status_code == 200:
-                    pending.remove(prefix)
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.2)
-    assert not pending, f"not ready: {pending}"
 
 
 def _stop(proc: subprocess.Popen[bytes], sig: int) -> None:
@@ -107,7 +93,7 @@ def allinone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
         proc = subprocess.Popen([str(BIN / "eoc"), "up", "--port", str(port), "--data-dir", str(data_dir)],
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
-        _wait_ready(base, ["referrals", "eligibility", "outcomes", "finance"], proc)
+        wait_ready(base, registry.PREFIXES, process=proc)
         yield base, data_dir, log
     finally:
         _stop(proc, signal.SIGINT)
@@ -164,7 +150,7 @@ async def test_one_service_on_postgresql_logs_no_identifier(tmp_path: Path, brok
                                "--lifespan", "on"], env=env, stdout=out, stderr=subprocess.STDOUT)
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
     try:
-        await asyncio.to_thread(_wait_ready, base, ["referrals"], proc)
+        await asyncio.to_thread(wait_ready, base, ["referrals"], process=proc)
         headers = _token(data_dir, "social_worker")
 
         async def refuse_children() -> None:
