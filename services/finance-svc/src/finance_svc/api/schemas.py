@@ -193,6 +193,8 @@ class Breakdown(BaseModel):
 class BreakdownCount(BaseModel):
     """What a board member sees of breakdowns: counts, never a child id (contract v1.1)."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     month: str = Field(description="YYYY-MM")
     living_situation: str
     children: int
