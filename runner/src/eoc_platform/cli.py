@@ -30,7 +30,7 @@ def _up(args: argparse.Namespace) -> int:
 
     from eoc_platform.allinone import create_platform
     from eoc_shared.auth import ensure_dev_keypair
-    from eoc_shared.broker import EmbeddedBroker
+    from eoc_shared.broker import BrokerSupervisor, EmbeddedBroker
     from eoc_shared.logging import configure_logging
 
     configure_logging()
@@ -39,6 +39,8 @@ def _up(args: argparse.Namespace) -> int:
     ensure_dev_keypair(data_dir)
     broker = EmbeddedBroker(log_file=data_dir / "broker.log")
     broker.start()
+    supervisor = BrokerSupervisor(broker)  # restarts it on the same address if it exits
+    supervisor.start()
     print(f"eoc: broker on {broker.bootstrap}; platform on http://{args.host}:{args.port} (data in {data_dir})", flush=True)
     # The board paper (finance) reads follow-up sustainability from outcomes through this same origin.
     local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
@@ -56,6 +58,7 @@ def _up(args: argparse.Namespace) -> int:
             pass
         return 0 if server.started else 1
     finally:
+        supervisor.stop()
         broker.stop()
         print("eoc: stopped", flush=True)
 

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from eoc_shared.db import Database, UnitOfWork
 from eoc_shared.errors import install_error_handlers
 from eoc_shared.events.bus import Consumers, OutboxRelay
 from eoc_shared.events.envelope import source_of
+from eoc_shared.events.instance import BrokerWatch
 from eoc_shared.logging import configure_logging
 from eoc_shared.migrations import upgrade_to_head
 from eoc_shared.settings import ServiceSettings
@@ -39,11 +41,19 @@ class ServiceRuntime:
         self.db = Database(settings.resolved_database_url)
         self.migrations_dir = migrations_dir
         self.outbox_model = outbox_model
-        self.relay = OutboxRelay(self.name, self.db, outbox_model, settings.kafka_bootstrap, settings.outbox_poll_seconds)
+        self.broker_watch = BrokerWatch(self.name, settings.kafka_bootstrap, settings.broker_check_seconds)
+        self.relay = OutboxRelay(
+            self.name, self.db, outbox_model, settings.kafka_bootstrap, settings.outbox_poll_seconds,
+            watch=self.broker_watch, retention=timedelta(days=settings.outbox_retention_days),
+            prune_every_seconds=settings.outbox_prune_seconds,
+        )
         self.consumers = Consumers(
             self.name, settings.kafka_bootstrap, self.uow, inbox_model,
             max_attempts=settings.consumer_max_attempts, backoff_seconds=settings.consumer_backoff_seconds,
             fetch_max_wait_ms=settings.consumer_fetch_wait_ms, group_suffix=settings.consumer_group_suffix,
+            watch=self.broker_watch, heartbeat_interval_ms=settings.consumer_heartbeat_ms,
+            session_timeout_ms=settings.consumer_session_timeout_ms,
+            rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms,
         )
         self.verifier = TokenVerifier(settings)
         self.background: list[asyncio.Task[Any]] = []
@@ -57,6 +67,7 @@ class ServiceRuntime:
             result = on_migrated(self)
             if asyncio.iscoroutine(result):
                 await result
+        self.broker_watch.start()
         self.relay.start()
         if self.settings.run_consumers:
             self.consumers.start()
@@ -71,6 +82,7 @@ class ServiceRuntime:
                 pass
         await self.consumers.stop()
         await self.relay.stop()
+        await self.broker_watch.stop()
         await self.db.dispose()
 
     async def readiness(self) -> dict[str, str]:

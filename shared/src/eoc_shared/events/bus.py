@@ -2,9 +2,12 @@
 
 Publishing: rows written to the outbox in the business transaction are sent by one relay per
 service (message key = aggregate id), marked published only after the broker acknowledged them,
-retried while the broker is away.
+retried while the broker is away. Published rows are kept for a retention window: when the relay
+meets a new broker instance (a new cluster id, see eoc_shared.events.instance) it marks the window
+unpublished again, so it goes out once more in outbox order; rows older than the window are pruned.
 
-Consuming (FastStream, aiokafka underneath, AckPolicy.MANUAL): the handler runs in its own
+Consuming (FastStream, aiokafka underneath, AckPolicy.MANUAL; one consumer and one group per service
+for all its topics, so a start costs one group join): the handler runs in its own
 transaction together with the inbox record of the event id; the offset is committed only
 after that transaction commits. A message that is not valid JSON or does not match its schema
 goes to `<topic>.dlq` at once; one whose handler keeps failing goes there after N attempts.
@@ -17,6 +20,7 @@ import json
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -25,11 +29,12 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from eoc_shared.db import Database, UnitOfWork, utcnow
 from eoc_shared.events.envelope import Envelope
+from eoc_shared.events.instance import BrokerWatch
 from eoc_shared.events.schemas import EventPayload, EventSpec, spec_for
 from eoc_shared.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED, OUTBOX_BACKLOG
 
@@ -54,13 +59,39 @@ def producer_for(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
+def message_headers(row: Any) -> list[tuple[str, bytes]]:
+    """The Kafka headers of one outbox row (CloudEvents binary-mode hints; the body is the whole envelope)."""
+    return [
+        ("ce_id", str(row.id).encode()),
+        ("ce_type", row.payload["type"].encode()),
+        ("content-type", b"application/cloudevents+json"),
+    ]
+
+
+BROKER_INSTANCE = "broker_instance"
+
+
 class OutboxRelay:
-    def __init__(self, service: str, db: Database, outbox_model: type, bootstrap: str, poll_seconds: float) -> None:
+    def __init__(
+        self, service: str, db: Database, outbox_model: type, bootstrap: str, poll_seconds: float,
+        *, watch: BrokerWatch | None = None, retention: timedelta = timedelta(days=7),
+        prune_every_seconds: float = 300.0,
+    ) -> None:
         self.service = service
         self._db = db
         self._outbox = outbox_model
         self._bootstrap = bootstrap
         self._poll = poll_seconds
+        self._watch = watch
+        self.retention = retention
+        self._prune_every = prune_every_seconds
+        self._next_prune = 0.0
+        # The broker instance this relay has made sure holds the window (None: not checked yet).
+        self.instance: str | None = None
+        tables: Any = outbox_model.metadata.tables  # type: ignore[attr-defined]
+        self._state: Table | None = tables.get("bus_state")
+        if watch is not None:
+            watch.on_change(lambda _instance: self.notify())
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -111,6 +142,8 @@ class OutboxRelay:
         while not self._stopping:
             try:
                 await self._ensure_producer()
+                await self.follow_broker_instance()
+                await self._prune_when_due()
                 sent = await self.publish_pending()
                 backoff = 0.2
                 if sent:
@@ -135,6 +168,56 @@ class OutboxRelay:
         while not self._stopping:
             await asyncio.sleep(0.05)
 
+    async def follow_broker_instance(self) -> int:
+        """On a broker instance this service has not published to, replay the retention window.
+
+        Replaying means marking the window's published rows unpublished again, in the same transaction
+        that records the instance: a crash half-way leaves them unpublished, never forgotten. Answers the
+        number of rows put back.
+        """
+        current = self._watch.instance if self._watch is not None else None
+        if current is None or current == self.instance or self._state is None:
+            return 0
+        state = self._state
+        model: Any = self._outbox
+        replayed = 0
+        async with self._db.sessions() as session:
+            stored = (await session.execute(select(state.c.value).where(state.c.name == BROKER_INSTANCE))).scalar()
+            if stored != current:
+                cutoff = utcnow() - self.retention
+                result = await session.execute(
+                    update(model).where(model.published_at.is_not(None), model.created_at >= cutoff)
+                    .values(published_at=None)
+                )
+                replayed = int(getattr(result, "rowcount", 0) or 0)
+                await session.execute(delete(state).where(state.c.name == BROKER_INSTANCE))
+                await session.execute(insert(state).values(name=BROKER_INSTANCE, value=current, updated_at=utcnow()))
+                await session.commit()
+                log.warning("outbox.replaying", service=self.service, rows=replayed, cluster_id=current,
+                            previous=stored, retention_days=self.retention.total_seconds() / 86400)
+        self.instance = current
+        return replayed
+
+    async def prune(self) -> int:
+        """Delete published rows created before the retention window; unpublished rows are never pruned."""
+        model: Any = self._outbox
+        cutoff = utcnow() - self.retention
+        async with self._db.sessions() as session:
+            result = await session.execute(
+                delete(model).where(model.published_at.is_not(None), model.created_at < cutoff)
+            )
+            await session.commit()
+        pruned = int(getattr(result, "rowcount", 0) or 0)
+        if pruned:
+            log.info("outbox.pruned", service=self.service, rows=pruned)
+        return pruned
+
+    async def _prune_when_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._next_prune:
+            self._next_prune = loop.time() + self._prune_every
+            await self.prune()
+
     async def publish_pending(self, limit: int = 500) -> int:
         producer = await self._ensure_producer()
         model = self._outbox
@@ -147,13 +230,9 @@ class OutboxRelay:
                 return 0
             futures = []
             for row in rows:
-                headers = [
-                    ("ce_id", str(row.id).encode()),
-                    ("ce_type", row.payload["type"].encode()),
-                    ("content-type", b"application/cloudevents+json"),
-                ]
                 value = json.dumps(row.payload, separators=(",", ":")).encode()
-                futures.append(await producer.send(row.topic, value=value, key=row.key.encode(), headers=headers))
+                futures.append(await producer.send(row.topic, value=value, key=row.key.encode(),
+                                                   headers=message_headers(row)))
             await asyncio.gather(*futures)
             now = utcnow()
             for row in rows:
@@ -190,9 +269,23 @@ class Consumers:
         backoff_seconds: float = 0.2,
         fetch_max_wait_ms: int = 100,
         group_suffix: str = "",
+        *,
+        watch: BrokerWatch | None = None,
+        heartbeat_interval_ms: int = 100,
+        session_timeout_ms: int = 2000,
+        rebalance_timeout_ms: int = 2000,
     ) -> None:
         self.service = service
         self.group_suffix = group_suffix
+        # One group per service (replicas share its partitions); the inbox keeps one name per topic.
+        self.group_id = service + group_suffix
+        self._heartbeat_ms = heartbeat_interval_ms
+        self._session_timeout_ms = session_timeout_ms
+        self._rebalance_timeout_ms = rebalance_timeout_ms
+        self._subscriber: Any = None
+        self.rewinds = 0
+        if watch is not None:
+            watch.on_change(lambda _instance: self.rewind())
         self._uow_factory = uow_factory
         self._inbox = inbox_model
         self._max_attempts = max_attempts
@@ -207,15 +300,41 @@ class Consumers:
     def subscribe(self, topic: str, handler: Handler) -> None:
         spec = spec_for(topic)
         consumer = f"{self.service}.{topic}"
-        sub = Subscription(spec, consumer, handler)
-        self.subscriptions.append(sub)
+        self.subscriptions.append(Subscription(spec, consumer, handler))
 
-        @self.broker.subscriber(
-            topic, group_id=consumer + self.group_suffix, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL, max_records=1,
-            fetch_max_wait_ms=self.fetch_max_wait_ms,
+    def _register(self) -> None:
+        """One FastStream subscriber (one aiokafka consumer, one group join) for all the service's topics."""
+        by_topic = {sub.spec.topic: sub for sub in self.subscriptions}
+        subscriber = self.broker.subscriber(
+            *by_topic, group_id=self.group_id, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL,
+            max_records=1, fetch_max_wait_ms=self.fetch_max_wait_ms, heartbeat_interval_ms=self._heartbeat_ms,
+            session_timeout_ms=self._session_timeout_ms, rebalance_timeout_ms=self._rebalance_timeout_ms,
         )
+
+        @subscriber
         async def _on_message(msg: KafkaMessage) -> None:
-            await self.dispatch(sub, msg)
+            record: Any = msg.raw_message
+            await self.dispatch(by_topic[record.topic], msg)
+
+        self._subscriber = subscriber
+
+    def rewind(self) -> None:
+        """A new broker instance holds only what was published since it started: read it from the start.
+
+        Partitions assigned later start from the earliest offset anyway (no committed offsets there).
+        """
+        consumer = getattr(self._subscriber, "consumer", None)
+        if consumer is None:
+            return
+        try:
+            # Offset 0, not a ListOffsets round trip; below a real log's start it resets to earliest.
+            for tp in consumer.assignment():
+                consumer.seek(tp, 0)
+        except Exception as exc:  # noqa: BLE001 - not assigned yet: the next assignment starts at earliest
+            log.info("consumers.rewind_skipped", service=self.service, error=type(exc).__name__)
+            return
+        self.rewinds += 1
+        log.warning("consumers.rewound", service=self.service, group=self.group_id)
 
     async def dispatch(self, sub: Subscription, msg: KafkaMessage) -> None:
         raw: bytes = msg.body
@@ -308,14 +427,19 @@ class Consumers:
 
     def start(self) -> None:
         if self.subscriptions:
+            if self._subscriber is None:
+                self._register()
             self._task = asyncio.create_task(self._start_with_retry(), name=f"consumers-{self.service}")
 
     async def _start_with_retry(self) -> None:
         backoff = 0.5
+        started = asyncio.get_running_loop().time()
         while True:
             try:
                 await self.broker.start()
                 self.connected = True
+                log.info("consumers.joined", service=self.service, group=self.group_id,
+                         ms=round((asyncio.get_running_loop().time() - started) * 1000))
                 return
             except asyncio.CancelledError:
                 raise

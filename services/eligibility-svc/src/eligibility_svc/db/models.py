@@ -10,7 +10,7 @@ from sqlalchemy import Date, Index, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eoc_shared.db import JSONType, UTCDateTime, new_id
-from eoc_shared.events.store import InboxMixin, OutboxMixin
+from eoc_shared.events.store import BusStateMixin, InboxMixin, OutboxMixin
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -64,4 +64,8 @@ class Outbox(OutboxMixin, Base):
 
 
 class Inbox(InboxMixin, Base):
+    pass
+
+
+class BusState(BusStateMixin, Base):
     pass

@@ -19,7 +19,7 @@ from sqlalchemy import BigInteger, Boolean, Date, Identity, Index, Integer, Meta
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eoc_shared.db import JSONType, Money, UTCDateTime
-from eoc_shared.events.store import InboxMixin, OutboxMixin
+from eoc_shared.events.store import BusStateMixin, InboxMixin, OutboxMixin
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -41,6 +41,10 @@ class Outbox(OutboxMixin, Base):
 
 
 class Inbox(InboxMixin, Base):
+    pass
+
+
+class BusState(BusStateMixin, Base):
     pass
 
 
