@@ -138,12 +138,12 @@ class BrokerSupervisor:
                 self.broker.start()
                 break
             except (RuntimeError, OSError) as exc:
-                log.error("broker.restart_failed", address=self.broker.bootstrap, error=str(exc), retry_in=backoff)
+                log.error("broker.restart_failed", bootstrap=self.broker.bootstrap, error=str(exc), retry_in=backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 2.0)
         else:
             return
         self.restarts += 1
-        log.warning("broker.restarted", address=self.broker.bootstrap, exit_code=code, restarts=self.restarts,
+        log.warning("broker.restarted", bootstrap=self.broker.bootstrap, exit_code=code, restarts=self.restarts,
                     previous_cluster_id=previous, cluster_id=self.broker.cluster_id,
                     ms=round((time.monotonic() - started) * 1000))

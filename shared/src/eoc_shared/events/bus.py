@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -88,6 +88,7 @@ class OutboxRelay:
         self._next_prune = 0.0
         # The broker instance this relay has made sure holds the window (None: not checked yet).
         self.instance: str | None = None
+        self._check_instance = True
         tables: Any = outbox_model.metadata.tables  # type: ignore[attr-defined]
         self._state: Table | None = tables.get("bus_state")
         if watch is not None:
@@ -135,6 +136,7 @@ class OutboxRelay:
                 raise
             self._producer = producer
             self.connected = True
+            self._check_instance = True
         return self._producer
 
     async def _run(self) -> None:
@@ -175,7 +177,13 @@ class OutboxRelay:
         that records the instance: a crash half-way leaves them unpublished, never forgotten. Answers the
         number of rows put back.
         """
-        current = self._watch.instance if self._watch is not None else None
+        if self._watch is None:
+            return 0
+        if self._check_instance:
+            # A new connection may be to a new broker: ask before publishing anything to it.
+            await self._watch.refresh()
+            self._check_instance = False
+        current = self._watch.instance
         if current is None or current == self.instance or self._state is None:
             return 0
         state = self._state
@@ -284,6 +292,9 @@ class Consumers:
         self._rebalance_timeout_ms = rebalance_timeout_ms
         self._subscriber: Any = None
         self.rewinds = 0
+        self._watch = watch
+        # Per partition, the broker instance it was last read from the start of (or first seen on).
+        self._read_on: dict[TopicPartition, str] = {}
         if watch is not None:
             watch.on_change(lambda _instance: self.rewind())
         self._uow_factory = uow_factory
@@ -309,6 +320,7 @@ class Consumers:
             *by_topic, group_id=self.group_id, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL,
             max_records=1, fetch_max_wait_ms=self.fetch_max_wait_ms, heartbeat_interval_ms=self._heartbeat_ms,
             session_timeout_ms=self._session_timeout_ms, rebalance_timeout_ms=self._rebalance_timeout_ms,
+            listener=_RewindOnAssign(self),
         )
 
         @subscriber
@@ -318,23 +330,31 @@ class Consumers:
 
         self._subscriber = subscriber
 
-    def rewind(self) -> None:
+    def rewind(self, partitions: Any = None) -> None:
         """A new broker instance holds only what was published since it started: read it from the start.
 
-        Partitions assigned later start from the earliest offset anyway (no committed offsets there).
+        Called when the watch sees a new instance (for the partitions held then) and on every assignment
+        (for partitions not yet read from the start on the current instance): a commit of an old offset
+        that reached the new broker must not make the consumer skip what was replayed there.
         """
         consumer = getattr(self._subscriber, "consumer", None)
-        if consumer is None:
+        instance = self._watch.instance if self._watch is not None else None
+        if consumer is None or instance is None:
             return
+        rewound = []
         try:
-            # Offset 0, not a ListOffsets round trip; below a real log's start it resets to earliest.
-            for tp in consumer.assignment():
-                consumer.seek(tp, 0)
-        except Exception as exc:  # noqa: BLE001 - not assigned yet: the next assignment starts at earliest
+            for tp in partitions if partitions is not None else consumer.assignment():
+                seen = self._read_on.setdefault(tp, instance)  # first seen: committed offsets are valid
+                if seen != instance:
+                    # Offset 0, not a ListOffsets round trip; below a real log's start it resets to earliest.
+                    consumer.seek(tp, 0)
+                    self._read_on[tp] = instance
+                    rewound.append(tp)
+        except Exception as exc:  # noqa: BLE001 - not assigned any more: the next assignment comes here again
             log.info("consumers.rewind_skipped", service=self.service, error=type(exc).__name__)
-            return
-        self.rewinds += 1
-        log.warning("consumers.rewound", service=self.service, group=self.group_id)
+        if rewound:
+            self.rewinds += 1
+            log.warning("consumers.rewound", service=self.service, group=self.group_id, partitions=len(rewound))
 
     async def dispatch(self, sub: Subscription, msg: KafkaMessage) -> None:
         raw: bytes = msg.body
@@ -461,3 +481,16 @@ class Consumers:
                 pass
         await self.broker.stop()
         self.connected = False
+
+
+class _RewindOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Partitions assigned after a broker instance change are read from the start (see Consumers.rewind)."""
+
+    def __init__(self, consumers: Consumers) -> None:
+        self._consumers = consumers
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self._consumers.rewind(assigned)

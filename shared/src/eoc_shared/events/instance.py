@@ -80,22 +80,26 @@ class BrokerWatch:
         cluster_id = getattr(response, "cluster_id", None)
         return str(cluster_id or "unknown")
 
+    async def refresh(self) -> str | None:
+        """Read the cluster id now (a relay does on every new connection); tell the listeners if it changed."""
+        try:
+            current = await self.read()
+            self.reachable = True
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - broker away: try again later with a fresh client
+            self.reachable = False
+            await self._close()
+            return None
+        previous, self.instance = self.instance, current
+        self._seen.set()
+        if previous is not None and previous != current:
+            log.warning("bus.new_broker_instance", service=self.service, previous=previous, cluster_id=current)
+            for listener in self._listeners:
+                listener(current)
+        return current
+
     async def _run(self) -> None:
         while True:
-            try:
-                current = await self.read()
-                self.reachable = True
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - broker away: try again next tick with a fresh client
-                self.reachable = False
-                await self._close()
-                await asyncio.sleep(min(self._interval, 0.2))
-                continue
-            previous, self.instance = self.instance, current
-            self._seen.set()
-            if previous is not None and previous != current:
-                log.warning("bus.new_broker_instance", service=self.service, previous=previous, cluster_id=current)
-                for listener in self._listeners:
-                    listener(current)
-            await asyncio.sleep(self._interval)
+            current = await self.refresh()
+            await asyncio.sleep(self._interval if current is not None else min(self._interval, 0.2))
