@@ -144,7 +144,7 @@ async def test_five_broker_kills_lose_and_double_nothing_and_closures_are_follow
         _kill_broker(supervisor)
         batch = families[kill * 5:(kill + 1) * 5]
         referral_ids += await _post_referrals(platform, sw, batch, lambda _i: None)
-    await eventually(lambda: supervisor.restarts == restarts + 5, timeout=30)
+        await eventually(lambda kill=kill: supervisor.restarts == restarts + kill + 1, timeout=30)
     await _all_once(platform, "eligibility", DecisionRecord.referral_id, [uuid.UUID(r) for r in referral_ids])
     await _all_once(platform, "finance", ProjectionVersion.child_id, [uuid.UUID(c) for _f, c in families])
 
@@ -162,7 +162,10 @@ async def test_five_broker_kills_lose_and_double_nothing_and_closures_are_follow
             "child_outcomes": [{"child_id": child_id, "living_situation": "at_home"}]})
         assert r.status_code == 200, r.text
         closed_children.append(uuid.UUID(child_id))
-        _kill_broker(supervisor)
+        if i % 2 == 0:
+            restarted = supervisor.restarts
+            _kill_broker(supervisor)
+            await eventually(lambda restarted=restarted: supervisor.restarts == restarted + 1, timeout=30)
 
     async def followed_up() -> dict[uuid.UUID, int] | None:
         counts = await _counts(platform, "outcomes", Followup.child_id, closed_children)
@@ -175,6 +178,7 @@ async def test_five_broker_kills_lose_and_double_nothing_and_closures_are_follow
 async def test_readiness_is_503_while_the_broker_is_away(supervised) -> None:
     platform, supervisor = supervised
     supervisor.stop()
+    restarts = supervisor.restarts
     try:
         _kill_broker(supervisor)
         assert supervisor.broker.process is not None
@@ -183,8 +187,9 @@ async def test_readiness_is_503_while_the_broker_is_away(supervised) -> None:
             prefix = "referrals" if name == "referral" else name
             r = await client.get(f"/{prefix}/readyz")
             assert r.status_code == 503 and r.json()["checks"]["broker"] == "unreachable", (name, r.text)
+        assert supervisor.restarts == restarts
     finally:
-        supervisor.restart_exited(-9)
+        supervisor.start()  # finds the broker gone and starts it again
     for name, client in platform.clients.items():
         prefix = "referrals" if name == "referral" else name
 
@@ -192,6 +197,7 @@ async def test_readiness_is_503_while_the_broker_is_away(supervised) -> None:
             return (await client.get(f"/{prefix}/readyz")).status_code == 200
 
         await eventually(ready, timeout=30, interval=0.2)
+    assert supervisor.restarts == restarts + 1
 
 
 async def test_a_relay_pass_prunes_published_rows_older_than_the_retention_window(databases) -> None:

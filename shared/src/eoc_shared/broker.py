@@ -108,6 +108,8 @@ class BrokerSupervisor:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Start watching (again); a broker found exited is restarted at once."""
+        self._stop.clear()
         self._thread = threading.Thread(target=self._watch, name="broker-supervisor", daemon=True)
         self._thread.start()
 

@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -293,10 +293,13 @@ class Consumers:
         self._subscriber: Any = None
         self.rewinds = 0
         self._watch = watch
-        # Per partition, the broker instance it was last read from the start of (or first seen on).
-        self._read_on: dict[TopicPartition, str] = {}
+        # The broker instance the current assignment is read from (None before the first assignment).
+        self._assigned_on: str | None = None
+        # Set by a new instance: the next assignment (the rejoin) is read from the start as well, since
+        # an offset committed to the new broker before the rewind is a position on the old one.
+        self._rewind_on_assign = False
         if watch is not None:
-            watch.on_change(lambda _instance: self.rewind())
+            watch.on_change(lambda _instance: self.rewind(on_assign_too=True))
         self._uow_factory = uow_factory
         self._inbox = inbox_model
         self._max_attempts = max_attempts
@@ -316,6 +319,8 @@ class Consumers:
     def _register(self) -> None:
         """One FastStream subscriber (one aiokafka consumer, one group join) for all the service's topics."""
         by_topic = {sub.spec.topic: sub for sub in self.subscriptions}
+        if self._watch is not None:
+            self._watch.topics.update(by_topic)
         subscriber = self.broker.subscriber(
             *by_topic, group_id=self.group_id, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL,
             max_records=1, fetch_max_wait_ms=self.fetch_max_wait_ms, heartbeat_interval_ms=self._heartbeat_ms,
@@ -330,31 +335,40 @@ class Consumers:
 
         self._subscriber = subscriber
 
-    def rewind(self, partitions: Any = None) -> None:
+    def rewind(self, *, on_assign_too: bool = False) -> None:
         """A new broker instance holds only what was published since it started: read it from the start.
 
-        Called when the watch sees a new instance (for the partitions held then) and on every assignment
-        (for partitions not yet read from the start on the current instance): a commit of an old offset
-        that reached the new broker must not make the consumer skip what was replayed there.
+        Called when the watch sees a new instance, and by the first assignment on a new instance (a
+        rejoin): offsets committed there before the rewind were positions on the old broker, so they
+        are not trusted. Offset 0, not a ListOffsets round trip; below a real log's start it resets
+        to earliest.
         """
         consumer = getattr(self._subscriber, "consumer", None)
         instance = self._watch.instance if self._watch is not None else None
         if consumer is None or instance is None:
             return
-        rewound = []
+        self._assigned_on = instance
+        self._rewind_on_assign = self._rewind_on_assign or on_assign_too
         try:
-            for tp in partitions if partitions is not None else consumer.assignment():
-                seen = self._read_on.setdefault(tp, instance)  # first seen: committed offsets are valid
-                if seen != instance:
-                    # Offset 0, not a ListOffsets round trip; below a real log's start it resets to earliest.
-                    consumer.seek(tp, 0)
-                    self._read_on[tp] = instance
-                    rewound.append(tp)
-        except Exception as exc:  # noqa: BLE001 - not assigned any more: the next assignment comes here again
+            partitions = list(consumer.assignment())
+            for tp in partitions:
+                consumer.seek(tp, 0)
+        except Exception as exc:  # noqa: BLE001 - not assigned any more: the next assignment comes back here
             log.info("consumers.rewind_skipped", service=self.service, error=type(exc).__name__)
-        if rewound:
-            self.rewinds += 1
-            log.warning("consumers.rewound", service=self.service, group=self.group_id, partitions=len(rewound))
+            return
+        self.rewinds += 1
+        log.warning("consumers.rewound", service=self.service, group=self.group_id, partitions=len(partitions))
+
+    async def on_assigned(self) -> None:
+        if self._watch is None:
+            return
+        await self._watch.refresh()  # may call rewind() itself, if the instance changed just now
+        if self._rewind_on_assign or (
+                self._assigned_on is not None and self._watch.instance not in (None, self._assigned_on)):
+            self._rewind_on_assign = False
+            self.rewind()
+        elif self._assigned_on is None:
+            self._assigned_on = self._watch.instance
 
     async def dispatch(self, sub: Subscription, msg: KafkaMessage) -> None:
         raw: bytes = msg.body
@@ -369,7 +383,7 @@ class Consumers:
             try:
                 outcome = await self._handle_once(sub, envelope, payload)
                 EVENTS_CONSUMED.labels(self.service, sub.spec.topic, outcome).inc()
-                await msg.ack()
+                await self._ack(msg)
                 return
             except asyncio.CancelledError:
                 raise
@@ -383,6 +397,17 @@ class Consumers:
                     await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
         await self._dead_letter(sub, raw, key, f"handler failed {self._max_attempts} times: {error}",
                                 attempts=self._max_attempts, msg=msg)
+
+    async def _ack(self, msg: KafkaMessage) -> None:
+        """Commit the offset. Handled is handled: a commit that fails (the broker restarting, a rebalance)
+        is not a handler failure; the message may come again, and the inbox recognises it."""
+        try:
+            # aiokafka retries some commit errors for ever (a topic the new broker lacks): bound the wait.
+            await asyncio.wait_for(msg.ack(), 3.0)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            log.info("consumer.commit_failed", service=self.service, error=type(exc).__name__)
 
     @staticmethod
     def decode(spec: EventSpec, raw: bytes) -> tuple[Envelope, EventPayload]:
@@ -493,4 +518,4 @@ class _RewindOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]
         return None
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        self._consumers.rewind(assigned)
+        await self._consumers.on_assigned()

@@ -28,6 +28,9 @@ class BrokerWatch:
         self.instance: str | None = None
         self.reachable = False
         self._listeners: list[Callable[[str], None]] = []
+        # Topics this service consumes: created again on a new instance before the listeners run, since
+        # a consumer's offset commit for a topic the broker does not have is retried for ever.
+        self.topics: set[str] = set()
         self._task: asyncio.Task[None] | None = None
         self._client: AIOKafkaClient | None = None
         self._seen = asyncio.Event()
@@ -95,6 +98,12 @@ class BrokerWatch:
         self._seen.set()
         if previous is not None and previous != current:
             log.warning("bus.new_broker_instance", service=self.service, previous=previous, cluster_id=current)
+            if self.topics and self._client is not None:
+                try:
+                    node = self._client.get_random_node()
+                    await asyncio.wait_for(self._client.send(node, MetadataRequest(sorted(self.topics), True)), 3.0)
+                except Exception as exc:  # noqa: BLE001 - the consumers' own metadata requests create them too
+                    log.info("bus.topics_not_created", service=self.service, error=type(exc).__name__)
             for listener in self._listeners:
                 listener(current)
         return current
