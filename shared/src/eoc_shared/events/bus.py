@@ -291,6 +291,7 @@ class Consumers:
         self._session_timeout_ms = session_timeout_ms
         self._rebalance_timeout_ms = rebalance_timeout_ms
         self._subscriber: Any = None
+        self._repeats = 0
         self.rewinds = 0
         self._watch = watch
         # The broker instance the current assignment is read from (None before the first assignment).
@@ -383,7 +384,11 @@ class Consumers:
             try:
                 outcome = await self._handle_once(sub, envelope, payload)
                 EVENTS_CONSUMED.labels(self.service, sub.spec.topic, outcome).inc()
-                await self._ack(msg)
+                # A replay brings many repeats: commit every 100th only (one round trip each); a restart
+                # in between only skips them again.
+                self._repeats = self._repeats + 1 if outcome == "duplicate" else 0
+                if outcome != "duplicate" or self._repeats % 100 == 0:
+                    await self._ack(msg)
                 return
             except asyncio.CancelledError:
                 raise
