@@ -22,7 +22,7 @@ from eoc_shared.vocab import LivingSituation
 from outcomes_svc.acting import Acting
 from outcomes_svc.db.models import Closure, Followup
 from outcomes_svc.db.repositories import AccessLogRepo, Closures, Followups, Signals, lock_children
-from outcomes_svc.domain.followup_dates import schedule, status_as_of
+from outcomes_svc.domain.followup_dates import schedule
 from outcomes_svc.domain.outcome_terms import SUPERSEDED, FollowupStatus
 from outcomes_svc.domain.signals import PRACTITIONER
 
@@ -99,10 +99,8 @@ async def record_closure(uow: UnitOfWork, payload: InterventionClosed) -> list[C
 
 def followup_view(f: Followup, closure: Closure | None = None) -> dict[str, Any]:
     recorded = f.status == FollowupStatus.RECORDED.value
-    # Due and overdue are facts about dates: what they say today, not what the scheduler last stored.
-    status = status_as_of(f.due_on, today(), recorded=recorded).value
     view: dict[str, Any] = {
-        "id": f.id, "checkpoint_months": f.checkpoint_months, "due_on": f.due_on, "status": status,
+        "id": f.id, "checkpoint_months": f.checkpoint_months, "due_on": f.due_on, "status": f.status,
         "living_situation": f.living_situation if recorded else None,
         "re_referred": f.re_referred if recorded else None,
         "child_id": f.child_id, "intervention_id": f.intervention_id,
@@ -222,7 +220,7 @@ async def worklist(uow: UnitOfWork, statuses: list[str], *, programme: str | Non
     """Follow-ups by status (the weekly case review reads `overdue`), longest waiting first."""
     rows = await Followups(uow.session).by_status(
         statuses, programme=programme, practitioner=acting.actor if acting.is_practitioner else None,
-        limit=limit, offset=offset, as_of=today())
+        limit=limit, offset=offset)
     AccessLogRepo(uow.session).record(acting, "outcomes.worklist_read", [f.child_id for f, _ in rows])
     day = today()
     out = []

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date
 
-from sqlalchemy import ColumnElement, case, select, text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eoc_shared.db import utcnow
 from outcomes_svc.acting import Acting
 from outcomes_svc.db.models import AccessLog, Closure, Followup, Signal
-from outcomes_svc.domain.outcome_terms import OVERDUE_AFTER_DAYS, FollowupStatus
 
 
 def _is_postgres(session: AsyncSession) -> bool:
@@ -92,12 +91,10 @@ class Followups:
         return found
 
     async def by_status(self, statuses: Sequence[str], *, programme: str | None, limit: int, offset: int,
-                        practitioner: str | None = None, as_of: date | None = None) -> Sequence[tuple[Followup, Closure]]:
-        """Follow-ups in these statuses as of `as_of` (the dates decide, not the stored status), longest
-        waiting first; only one practitioner's, when named."""
-        status = Followup.status if as_of is None else status_as_of_sql(as_of)
+                        practitioner: str | None = None) -> Sequence[tuple[Followup, Closure]]:
+        """Follow-ups in these statuses, longest waiting first; only one practitioner's, when named."""
         stmt = (select(Followup, Closure).join(Closure, Closure.id == Followup.closure_id)
-                .where(status.in_(list(statuses)))
+                .where(Followup.status.in_(list(statuses)))
                 .order_by(Followup.due_on, Followup.child_id, Followup.checkpoint_months)
                 .limit(limit).offset(offset))
         if programme is not None:
@@ -105,16 +102,6 @@ class Followups:
         if practitioner is not None:
             stmt = stmt.where(Closure.practitioner == practitioner)
         return [(f, c) for f, c in (await self.session.execute(stmt)).all()]
-
-
-def status_as_of_sql(as_of: date) -> ColumnElement[str]:
-    """domain.followup_dates.status_as_of in SQL: recorded stays recorded, the rest is what the dates say."""
-    return case(
-        (Followup.status == FollowupStatus.RECORDED.value, Followup.status),
-        (Followup.due_on <= as_of - timedelta(days=OVERDUE_AFTER_DAYS), FollowupStatus.OVERDUE.value),
-        (Followup.due_on <= as_of, FollowupStatus.DUE.value),
-        else_=FollowupStatus.SCHEDULED.value,
-    )
 
 
 class Signals:
