@@ -2,7 +2,7 @@
 retention window (replay after broker loss, pruning).
 
 Revision ID: 13_bus_state
-Revises: 0003
+Revises: 11_access_log_columns
 """
 from typing import Sequence, Union
 
@@ -11,7 +11,7 @@ from alembic import op
 import eoc_shared.db
 
 revision: str = '13_bus_state'
-down_revision: Union[str, None] = '0003'
+down_revision: Union[str, None] = '11_access_log_columns'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

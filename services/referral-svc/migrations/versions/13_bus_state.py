@@ -2,7 +2,7 @@
 retention window (replay after broker loss, pruning).
 
 Revision ID: 13_bus_state
-Revises: 0002
+Revises: 15_pre_proceedings
 """
 from typing import Sequence, Union
 
@@ -11,7 +11,7 @@ from alembic import op
 import eoc_shared.db
 
 revision: str = '13_bus_state'
-down_revision: Union[str, None] = '0002'
+down_revision: Union[str, None] = '15_pre_proceedings'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
