@@ -151,6 +151,12 @@ async def test_five_broker_kills_lose_and_double_nothing_and_closures_are_follow
     # Close an intervention for five of them, with a broker kill between each closure.
     closed_children = []
     for i, (referral_id, (_family, child_id)) in enumerate(zip(referral_ids[:5], families[:5], strict=True)):
+
+        async def decided(referral_id: str = referral_id) -> bool:
+            got = (await platform.request("GET", f"/referrals/{referral_id}", headers=sw)).json()
+            return bool(got["eligibility"])
+
+        await eventually(decided, timeout=60, interval=0.2)
         r = await platform.request("POST", f"/referrals/{referral_id}/consent", json={"signed_on": "2024-05-03"},
                                    headers=sw)
         assert r.status_code == 200, r.text

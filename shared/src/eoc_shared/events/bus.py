@@ -363,7 +363,10 @@ class Consumers:
     async def on_assigned(self) -> None:
         if self._watch is None:
             return
-        await self._watch.refresh()  # may call rewind() itself, if the instance changed just now
+        try:  # may call rewind() itself, if the instance changed just now; never hold up the rebalance
+            await asyncio.wait_for(self._watch.refresh(), 3.0)
+        except TimeoutError:
+            pass
         if self._rewind_on_assign or (
                 self._assigned_on is not None and self._watch.instance not in (None, self._assigned_on)):
             self._rewind_on_assign = False
