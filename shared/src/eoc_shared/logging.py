@@ -21,6 +21,17 @@ def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, 
     return event_dict
 
 
+def add_trace_ids(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Trace and span ids of the current span, so a log line leads to its trace."""
+    from eoc_shared.tracing import current_ids
+
+    ids = current_ids()
+    if ids is not None:
+        event_dict.setdefault("trace_id", ids[0])
+        event_dict.setdefault("span_id", ids[1])
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
     renderer = structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
@@ -29,6 +40,7 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             redact,
+            add_trace_ids,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from eoc_shared.service import ServiceRuntime, create_service_app
 from outcomes_svc import scheduling
 from outcomes_svc.api.routes import router
-from outcomes_svc.db.models import Inbox, Outbox
+from outcomes_svc.db.models import DeadLetter, Inbox, Outbox
 from outcomes_svc.events import handlers
 from outcomes_svc.settings import OutcomesSettings
 
@@ -30,7 +30,8 @@ def _start_scheduler(settings: OutcomesSettings):  # noqa: ANN202
 
 def create_app(settings: OutcomesSettings | None = None) -> FastAPI:
     settings = settings or OutcomesSettings()
-    runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS)
+    runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS,
+                             dead_letter_model=DeadLetter)
     handlers.register(runtime.consumers)
     return create_service_app(
         runtime,

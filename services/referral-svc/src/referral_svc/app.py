@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from eoc_shared.service import ServiceRuntime, create_service_app
 from referral_svc import escalations
 from referral_svc.api.routes import router
-from referral_svc.db.models import Inbox, Outbox
+from referral_svc.db.models import DeadLetter, Inbox, Outbox
 from referral_svc.events import handlers
 from referral_svc.settings import ReferralSettings
 
@@ -29,7 +29,8 @@ def _start_timers(settings: ReferralSettings):  # noqa: ANN202
 
 def create_app(settings: ReferralSettings | None = None) -> FastAPI:
     settings = settings or ReferralSettings()
-    runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS)
+    runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS,
+                             dead_letter_model=DeadLetter)
     handlers.register(runtime.consumers)
     return create_service_app(
         runtime,

@@ -19,6 +19,7 @@ from sqlalchemy import BigInteger, Boolean, Date, Identity, Index, Integer, Meta
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eoc_shared.db import JSONType, Money, UTCDateTime
+from eoc_shared.events.deadletters import DeadLetterMixin
 from eoc_shared.events.store import InboxMixin, OutboxMixin
 
 NAMING = {
@@ -41,6 +42,10 @@ class Outbox(OutboxMixin, Base):
 
 
 class Inbox(InboxMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
     pass
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from eoc_shared.db import JSONType, UTCDateTime, new_id
+from eoc_shared.events.deadletters import DeadLetterMixin
 from eoc_shared.events.store import InboxMixin, OutboxMixin
 
 NAMING = {
@@ -277,4 +278,8 @@ class Outbox(OutboxMixin, Base):
 
 
 class Inbox(InboxMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
     pass
