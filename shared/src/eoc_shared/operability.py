@@ -105,7 +105,7 @@ async def refresh_gauges(runtime: ServiceRuntime) -> None:
     except Exception as exc:  # noqa: BLE001
         if not is_outage(exc):
             log.warning("metrics.refresh_failed", service=runtime.name, part="database", error=type(exc).__name__)
-    if runtime.settings.run_consumers and runtime.consumers.subscriptions:
+    if runtime.consumers.subscriptions:  # consumers that are not running lag too
         now = time.monotonic()
         if now - getattr(runtime, "_lag_at", 0.0) >= _LAG_EVERY:
             runtime._lag_at = now  # type: ignore[attr-defined]

@@ -49,8 +49,17 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer(_TRACER_NAME)
 
 
+def _server_hook(service: str) -> Any:
+    def hook(span: Any, scope: dict[str, Any]) -> None:
+        if span is not None and span.is_recording():
+            span.set_attribute("eoc.service", service)
+        _strip_query(span, scope)
+
+    return hook
+
+
 def _strip_query(span: Any, scope: dict[str, Any]) -> None:
-    """Query strings may name a child's id list or a search; a span keeps the path template only."""
+    """Query strings may carry ids lists or searches; a span keeps the path template only."""
     if span is not None and span.is_recording():
         route = scope.get("route")
         template = getattr(route, "path", None)
@@ -66,17 +75,50 @@ def instrument_app(app: Any, service: str) -> None:
 
     configure_tracing(service)
     FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="healthz,readyz,metrics", server_request_hook=_strip_query,
+        app, excluded_urls="healthz,readyz,metrics", server_request_hook=_server_hook(service),
         exclude_spans=["receive", "send"],
     )
 
 
 def instrument_engine(engine: Any, service: str) -> None:
-    """SQLAlchemy client spans: the statement text with placeholders, never the parameters."""
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+    """Client spans for SQL: the statement text with its placeholders, never the parameters.
+
+    Done with SQLAlchemy's cursor events (the PyPI instrumentation does not yet support SQLAlchemy 2.1).
+    """
+    from sqlalchemy import event
 
     configure_tracing(service)
-    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, enable_commenter=False)
+    sync_engine = engine.sync_engine
+    system = sync_engine.dialect.name
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _start(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+        operation = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
+        span = tracer().start_span(
+            f"{operation} {system}", kind=SpanKind.CLIENT,
+            attributes={"db.system": system, "db.statement": statement[:2000], "db.operation": operation,
+                        "eoc.service": service},
+        )
+        if context is not None:
+            context._eoc_span = span
+        else:
+            span.end()
+
+    @event.listens_for(sync_engine, "after_cursor_execute")
+    def _end(_conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
+        span = getattr(context, "_eoc_span", None)
+        if span is not None:
+            span.end()
+            context._eoc_span = None
+
+    @event.listens_for(sync_engine, "handle_error")
+    def _failed(exception_context: Any) -> None:
+        context = exception_context.execution_context
+        span = getattr(context, "_eoc_span", None) if context is not None else None
+        if span is not None:
+            span.set_status(Status(StatusCode.ERROR, type(exception_context.original_exception).__name__))
+            span.end()
+            context._eoc_span = None
 
 
 def stamp(envelope: dict[str, Any]) -> None:
