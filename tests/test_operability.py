@@ -252,3 +252,6 @@ async def test_the_dlq_api_is_for_ops_only_and_names_a_wrong_field(platform, aut
                                headers=ops)
     assert r.status_code == 422
     assert (await eligibility.get("/eligibility/dlq", params={"limit": 0}, headers=ops)).status_code == 422
+    for name, prefix in (("referral", "referrals"), ("outcomes", "outcomes"), ("finance", "finance")):
+        listed = await platform.clients[name].get(f"/{prefix}/dlq", headers=ops)
+        assert listed.status_code == 200 and isinstance(listed.json(), list), (name, listed.text)

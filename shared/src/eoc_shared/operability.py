@@ -28,7 +28,7 @@ from eoc_shared.metrics import (
 from eoc_shared.outage import OutageEpisodes, is_outage
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from fastapi import APIRouter, FastAPI
 
     from eoc_shared.service import ServiceRuntime
 
@@ -53,13 +53,18 @@ def attach(runtime: ServiceRuntime, dead_letter_model: type | None) -> None:
     tracing.instrument_engine(runtime.db.engine, runtime.name)
 
 
-def instrument(app: FastAPI, runtime: ServiceRuntime) -> None:
+def ops_router(runtime: ServiceRuntime) -> APIRouter:
+    """Included before the service's own routers, so `/referrals/dlq` is never taken for a referral id."""
     from eoc_shared.dlq_api import dlq_router
+
+    return dlq_router(runtime.settings.prefix)
+
+
+def instrument(app: FastAPI, runtime: ServiceRuntime) -> None:
     from eoc_shared.errors import install_outage_handlers
 
     app.state.outages = runtime.outages
     install_outage_handlers(app)
-    app.include_router(dlq_router(runtime.settings.prefix))
     tracing.instrument_app(app, runtime.name)
     app.add_middleware(HttpMetrics, service=runtime.name)
 

@@ -201,6 +201,7 @@ def create_service_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(health_router(prefix))
+    app.include_router(operability.ops_router(runtime))
     for router in routers:
         app.include_router(router)
     operability.instrument(app, runtime)
