@@ -255,3 +255,20 @@ async def test_the_dlq_api_is_for_ops_only_and_names_a_wrong_field(platform, aut
     for name, prefix in (("referral", "referrals"), ("outcomes", "outcomes"), ("finance", "finance")):
         listed = await platform.clients[name].get(f"/{prefix}/dlq", headers=ops)
         assert listed.status_code == 200 and isinstance(listed.json(), list), (name, listed.text)
+
+
+async def test_a_scraper_token_opens_metrics_and_nothing_else(databases, broker, data_dir, auth) -> None:
+    from eligibility_svc.app import create_app
+    from eligibility_svc.settings import EligibilitySettings
+    from eoc_shared.testing.fixtures import running, service_settings
+
+    settings = service_settings(EligibilitySettings, database_url=await databases.create("scrape"), broker=broker,
+                                data_dir=data_dir, run_consumers=False, metrics_token="s3cret-scraper")
+    async with running(create_app(settings)) as client:
+        scraper = {"Authorization": "Bearer s3cret-scraper"}
+        assert (await client.get("/eligibility/metrics", headers=scraper)).status_code == 200
+        assert (await client.get("/eligibility/metrics", headers=auth("ops"))).status_code == 200
+        assert (await client.get("/eligibility/metrics", headers=auth("social_worker"))).status_code == 403
+        assert (await client.get("/eligibility/metrics")).status_code == 401
+        assert (await client.get("/eligibility/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 401
+        assert (await client.get("/eligibility/dlq", headers=scraper)).status_code == 401

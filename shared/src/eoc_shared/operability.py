@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from fastapi import Request
 from sqlalchemy import event, func, select
 
 from eoc_shared import tracing
@@ -95,6 +96,27 @@ class HttpMetrics:
             method = scope.get("method", "GET")
             HTTP_REQUESTS.labels(self.service, method, route, f"{status['code'] // 100}xx").inc()
             HTTP_DURATION.labels(self.service, method, route).observe(time.perf_counter() - started)
+
+
+async def metrics_access(request: Request) -> None:
+    """`/metrics` for an ops token, or for a scraper holding the static EOC_METRICS_TOKEN (Prometheus)."""
+    import hmac
+
+    from fastapi.security.utils import get_authorization_scheme_param
+
+    from eoc_shared.auth import Scope
+    from eoc_shared.errors import Forbidden, Unauthorized
+
+    scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
+    if scheme.lower() != "bearer" or not credentials:
+        raise Unauthorized("a bearer token is required")
+    runtime = request.app.state.runtime
+    expected = runtime.settings.metrics_token
+    if expected and hmac.compare_digest(credentials.encode(), expected.encode()):
+        return
+    principal = runtime.verifier.verify(credentials)
+    if not principal.can(Scope.OPS):
+        raise Forbidden(f"the role {principal.role.value} may not do this (needs ops)")
 
 
 _LAG_EVERY = 5.0

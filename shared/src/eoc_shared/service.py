@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from eoc_shared import operability
-from eoc_shared.auth import Scope, TokenVerifier, requires
+from eoc_shared.auth import TokenVerifier
 from eoc_shared.db import Database, UnitOfWork
 from eoc_shared.errors import install_error_handlers
 from eoc_shared.events.bus import Consumers, OutboxRelay
@@ -160,7 +160,8 @@ def health_router(prefix: str) -> APIRouter:
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
 
-    @router.get("/metrics", summary="Prometheus metrics (ops)", dependencies=[Depends(requires(Scope.OPS))])
+    @router.get("/metrics", summary="Prometheus metrics (ops, or the scraper's EOC_METRICS_TOKEN)",
+                dependencies=[Depends(operability.metrics_access)])
     async def metrics(request: Request) -> Response:
         await operability.refresh_gauges(request.app.state.runtime)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
