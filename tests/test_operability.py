@@ -272,3 +272,55 @@ async def test_a_scraper_token_opens_metrics_and_nothing_else(databases, broker,
         assert (await client.get("/eligibility/metrics")).status_code == 401
         assert (await client.get("/eligibility/metrics", headers={"Authorization": "Bearer wrong"})).status_code == 401
         assert (await client.get("/eligibility/dlq", headers=scraper)).status_code == 401
+
+
+async def test_lag_grows_for_a_consumer_that_does_not_consume_and_a_stuck_outbox_ages(
+    databases, broker, data_dir, auth
+) -> None:
+    from eligibility_svc.app import create_app
+    from eligibility_svc.settings import EligibilitySettings
+    from eoc_shared.broker import free_port
+    from eoc_shared.events.schemas import EligibilityDecided, ProgrammeDecision
+    from eoc_shared.testing.fixtures import running, service_settings
+
+    ops = auth("ops")
+    # consumers registered but not running: every message on their topics is lag
+    idle = create_app(service_settings(EligibilitySettings, database_url=await databases.create("lag"), broker=broker,
+                                       data_dir=data_dir, run_consumers=False))
+    # a relay whose broker never answers: the outbox row waits, and its age shows it
+    stuck_settings = service_settings(EligibilitySettings, database_url=await databases.create("stuck"), broker=broker,
+                                      data_dir=data_dir, run_consumers=False)
+    stuck_settings.kafka_bootstrap = f"127.0.0.1:{free_port()}"
+    stuck = create_app(stuck_settings)
+    labels = {"consumer": "eligibility.referral.created", "topic": "referral.created"}
+    async with running(idle) as client, running(stuck) as stuck_client:
+        async def lag() -> float:
+            text = (await client.get("/eligibility/metrics", headers=ops)).text
+            return sum(float(line.rpartition(" ")[2]) for line in text.splitlines()
+                       if line.startswith("eoc_consumer_lag_messages{")
+                       and all(f'{k}="{v}"' in line for k, v in labels.items()))
+
+        before = await lag()  # the shared broker may hold referral.created from other tests
+        _id, wire = _wire(_created(date(2024, 5, 1)))
+        await produce_raw(broker.bootstrap, "referral.created", wire, key=b"lagging")
+        await produce_raw(broker.bootstrap, "referral.created", wire, key=b"lagging")
+
+        async def grew() -> bool:
+            return await lag() >= before + 2
+
+        await eventually(grew, timeout=30)
+
+        async with stuck.state.runtime.uow() as uow:
+            uow.publish("eligibility.decided", key=uuid.uuid4(), data=EligibilityDecided(
+                referral_id=uuid.uuid4(), decision_id=uuid.uuid4(), rule_version=1, recommended="OTHER_PREVENTION",
+                programmes=[ProgrammeDecision(programme="OTHER_PREVENTION", eligible=True, reasons=["open"])],
+                decided_at="2024-05-01T10:00:00Z"))
+            await uow.commit()
+
+        async def aged() -> bool:
+            text = (await stuck_client.get("/eligibility/metrics", headers=ops)).text
+            return ((_sample(text, "eoc_outbox_backlog", service="eligibility") or 0) >= 1
+                    and (_sample(text, "eoc_outbox_oldest_unpublished_age_seconds", service="eligibility") or 0) >= 1)
+
+        await eventually(aged, timeout=30)
+        assert (await stuck_client.get("/eligibility/readyz")).status_code == 503

@@ -6,16 +6,21 @@ The database is a private PostgreSQL cluster the test stops and starts, never th
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
+from datetime import date
 
 import pytest
 from journeys import family_body, make_family
+from sqlalchemy import func, select
 
-from eoc_shared.outage import is_outage
-from eoc_shared.testing.fixtures import eventually, running, service_settings
+from eoc_shared.events.envelope import build_envelope
+from eoc_shared.events.schemas import ChildFacts, ReferralCreated
+from eoc_shared.outage import DEPENDENCY_ERRORS, is_outage
+from eoc_shared.testing.fixtures import caught_up, eventually, produce_raw, running, service_settings
 from eoc_shared.testing.private_postgres import PrivatePostgres
 
 
@@ -51,7 +56,7 @@ async def test_a_stopped_database_answers_503_with_retry_after_and_writes_return
         data_dir=data_dir))
     eligibility = create_eligibility(service_settings(
         EligibilitySettings, database_url=pg.create_database(f"eligibility_{uuid.uuid4().hex[:6]}"), broker=broker,
-        data_dir=data_dir, run_consumers=False))
+        data_dir=data_dir))
     sw, ops = auth("social_worker"), auth("ops")
     async with AsyncExitStack() as stack:
         client = await stack.enter_async_context(running(referral))
@@ -62,6 +67,7 @@ async def test_a_stopped_database_answers_503_with_retry_after_and_writes_return
             return (await client.get("/referrals/readyz")).status_code == 200
 
         await eventually(ready, timeout=60)
+        await caught_up(broker.bootstrap, [eligibility])
         await asyncio.to_thread(pg.stop)
         statuses: list[int] = []
         for _ in range(10):
@@ -74,6 +80,19 @@ async def test_a_stopped_database_answers_503_with_retry_after_and_writes_return
         assert (await client.get("/referrals/readyz")).status_code == 503
         assert (await client.get("/referrals/metrics", headers=ops)).status_code == 200, "metrics still answer"
         assert set(statuses) == {503}
+
+        # a consumer whose database is away waits for it rather than dead-lettering a good message
+        refused = DEPENDENCY_ERRORS.labels("eligibility", "database")._value.get()
+        data = ReferralCreated(
+            referral_id=uuid.uuid4(), family_id=uuid.uuid4(), referred_on=date(2024, 5, 1), source="social_worker",
+            risk_factors=["behaviour"], threshold_for_removal_met=True,
+            children=[ChildFacts(child_id=uuid.uuid4(), age_years=14, legal_status="CPP")])
+        env = build_envelope("referral.created", key=str(data.referral_id), data=data, source="urn:eoc:test")
+        await produce_raw(broker.bootstrap, "referral.created",
+                          json.dumps({k: v for k, v in env.items() if not k.startswith("_")}).encode(),
+                          key=str(data.referral_id).encode())
+        await eventually(lambda: DEPENDENCY_ERRORS.labels("eligibility", "database")._value.get() > refused + 2,
+                         timeout=60)
 
         await asyncio.to_thread(pg.start)
         back_at = time.monotonic()
@@ -91,6 +110,17 @@ async def test_a_stopped_database_answers_503_with_retry_after_and_writes_return
         assert (await client.get(f"/referrals/families/{family_id}", headers=sw)).status_code == 200
         assert (await elig.get("/eligibility/rules", headers=ops)).status_code == 200
         assert await ready()
+
+        from eligibility_svc.db.models import DeadLetter, DecisionRecord
+
+        async def decided() -> bool:
+            async with eligibility.state.runtime.db.sessions() as session:
+                return bool((await session.execute(select(func.count()).select_from(DecisionRecord)
+                                                   .where(DecisionRecord.referral_id == data.referral_id))).scalar_one())
+
+        await eventually(decided, timeout=60)
+        async with eligibility.state.runtime.db.sessions() as session:
+            assert (await session.execute(select(func.count()).select_from(DeadLetter))).scalar_one() == 0
 
 
 def test_what_counts_as_an_outage() -> None:

@@ -50,3 +50,5 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
     for noisy in ("aiokafka", "faststream", "kafka"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    # aiokafka logs each failed reconnect at ERROR; a broker outage is one `dependency.unavailable` line instead.
+    logging.getLogger("aiokafka.client").setLevel(logging.CRITICAL)
