@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from eoc_shared.service import ServiceRuntime, create_service_app
 from referral_svc import escalations
+from referral_svc.api.pre_proceedings import router as pre_proceedings_router
 from referral_svc.api.routes import router
 from referral_svc.db.models import DeadLetter, Inbox, Outbox
 from referral_svc.events import handlers
@@ -36,6 +37,6 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
         runtime,
         title="Edge of Care — referral service",
         description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
-        routers=[router],
+        routers=[pre_proceedings_router, router],  # fixed paths before /{referral_id}
         on_start=_start_timers(settings),
     )

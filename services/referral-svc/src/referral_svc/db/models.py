@@ -283,3 +283,7 @@ class Inbox(InboxMixin, Base):
 
 class DeadLetter(DeadLetterMixin, Base):
     pass
+
+
+# The pre-proceedings tables live in their own module; importing it here puts them in Base.metadata.
+from referral_svc.db import pre_proceedings_models  # noqa: E402,F401
