@@ -4,7 +4,7 @@ What this service's consumers park (also sent to `<topic>.dlq`), kept so operato
 replay them through the ops API and `eoc dlq` (eoc_shared.events.deadletters.DeadLetterMixin).
 
 Revision ID: 17_dead_letters
-Revises: 15_care_applications
+Revises: 11_access_log_columns
 """
 from typing import Sequence, Union
 
@@ -13,7 +13,7 @@ from alembic import op
 import eoc_shared.db
 
 revision: str = '17_dead_letters'
-down_revision: Union[str, None] = '15_care_applications'
+down_revision: Union[str, None] = '11_access_log_columns'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
