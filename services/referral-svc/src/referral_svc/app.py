@@ -8,7 +8,8 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from eoc_shared.service import ServiceRuntime, create_service_app
-from referral_svc import escalations
+from referral_svc import equity, escalations
+from referral_svc.api.equity_routes import router as reports_router
 from referral_svc.api.routes import router
 from referral_svc.db.models import Inbox, Outbox
 from referral_svc.events import handlers
@@ -31,10 +32,11 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
     settings = settings or ReferralSettings()
     runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS)
     handlers.register(runtime.consumers)
+    equity.register(runtime.consumers)
     return create_service_app(
         runtime,
         title="Edge of Care — referral service",
         description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
-        routers=[router],
+        routers=[reports_router, router],
         on_start=_start_timers(settings),
     )
