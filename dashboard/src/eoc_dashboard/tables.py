@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 SUPPRESSED = "<5"
 NO_DATA = "no data"
-NOT_SHOWN = "not shown (fewer than 10)"
+NOT_SHOWN = "not shown"
 
 
 @dataclass

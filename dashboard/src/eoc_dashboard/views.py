@@ -206,7 +206,7 @@ async def equity(api: Api, fy: int, by: str) -> Page:
                               [Bar(name, number(total[key]), count(total[key])) for key, name in STAGES])
         page.tables.append(Table("funnel", f"Children through the service, {label}", ["Stage", "Children", "Of the stage before"],
                                  rows, chart=chart, numeric={1, 2},
-                                 note="Counts of 1 to 4 are shown as “<5”; a rate over fewer than 10 children is not shown."))
+                                 note="Counts of 1 to 4 are shown as “<5”; a rate over fewer than 10 children is “not shown”."))
         headers = [GROUPINGS[by]]
         for i, (_key, name) in enumerate(STAGES):
             headers.append(name)
@@ -223,7 +223,9 @@ async def equity(api: Api, fy: int, by: str) -> Page:
         chart = charts.bars("chart-groups", f"Children referred by {GROUPINGS[by].lower()}, {label}",
                             [Bar(g["group"], number(g["referred"]), count(g["referred"])) for g in report["groups"]])
         page.tables.append(Table("groups", f"Each stage by {GROUPINGS[by].lower()}, {label}", headers, group_rows,
-                                 chart=chart, numeric=set(range(1, len(headers)))))
+                                 chart=chart, numeric=set(range(1, len(headers))),
+                                 note="Each rate is the stage over the stage before it. Counts of 1 to 4 are shown as "
+                                      "“<5”; a rate over fewer than 10 children is “not shown”."))
     if rejections is None:
         page.unavailable.append("the eligibility rejection report")
     elif not rejections.get("referrals_decided"):
@@ -236,11 +238,13 @@ async def equity(api: Api, fy: int, by: str) -> Page:
                  share(none.get("share")) if rejections["referrals_decided"] >= 10 else NOT_SHOWN]]
         rows += [[reason, suppressed_count(n), ""] for reason, n in reasons]
         chart = charts.bars("chart-rejections", f"Referrals no intensive programme could take, by reason, {label}",
-                            [Bar(r, n if n >= 5 else None, suppressed_count(n)) for r, n in reasons], colour=charts.DARK_BLUE)
+                            [Bar(r, n if n >= 5 else None, suppressed_count(n)) for r, n in reasons],
+                            colour=charts.DARK_BLUE) if reasons else None
         page.tables.append(Table(
             "rejections", f"Families no intensive programme could take, {label}", ["Reason", "Referrals", "Of referrals decided"],
             rows, chart=chart, numeric={1, 2},
-            note=f"Of {suppressed_count(rejections['referrals_decided'])} referrals decided; a referral counts once per reason.",
+            note=f"Referrals decided in {label}: {suppressed_count(rejections['referrals_decided'])}. A referral counts once "
+                 "per reason; a share over fewer than 10 referrals is not shown.",
         ))
     return page
 
