@@ -237,12 +237,12 @@ async def equity(api: Api, fy: int, by: str) -> Page:
         rows = [["All reasons", suppressed_count(none["referrals"]),
                  share(none.get("share")) if rejections["referrals_decided"] >= 10 else NOT_SHOWN]]
         rows += [[reason, suppressed_count(n), ""] for reason, n in reasons]
-        chart = charts.bars("chart-rejections", f"Referrals no intensive programme could take, by reason, {label}",
+        reasons_chart = charts.bars("chart-rejections", f"Referrals no intensive programme could take, by reason, {label}",
                             [Bar(r, n if n >= 5 else None, suppressed_count(n)) for r, n in reasons],
                             colour=charts.DARK_BLUE) if reasons else None
         page.tables.append(Table(
             "rejections", f"Families no intensive programme could take, {label}", ["Reason", "Referrals", "Of referrals decided"],
-            rows, chart=chart, numeric={1, 2},
+            rows, chart=reasons_chart, numeric={1, 2},
             note=f"Referrals decided in {label}: {suppressed_count(rejections['referrals_decided'])}. A referral counts once "
                  "per reason; a share over fewer than 10 referrals is not shown.",
         ))
