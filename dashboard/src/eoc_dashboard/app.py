@@ -55,10 +55,13 @@ def create_app(settings: DashboardSettings | None = None, api_app: Any = None) -
         else:
             client = httpx.AsyncClient(base_url=settings.api_url or "http://127.0.0.1:8000", timeout=30)
         state["client"] = client
+        # The identity provider is reached directly, never through the API client.
+        state["idp"] = httpx.AsyncClient(timeout=15)
         try:
             yield
         finally:
             await client.aclose()
+            await state["idp"].aclose()
 
     app = FastAPI(title="Edge of Care — dashboard", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
@@ -135,7 +138,7 @@ def create_app(settings: DashboardSettings | None = None, api_app: Any = None) -
     async def oidc_login(request: Request) -> Response:
         if not (settings.oidc_issuer and settings.oidc_client_id):
             return render(request, "refused_sign_in.html", status_code=404)
-        provider = await oidc.discover(state["client"], settings.oidc_issuer)
+        provider = await oidc.discover(state["idp"], settings.oidc_issuer)
         redirect_uri = settings.oidc_redirect_url or str(request.url_for("oidc_callback"))
         url, pending = oidc.start(provider, client_id=settings.oidc_client_id, redirect_uri=redirect_uri,
                                   scope=settings.oidc_scope)
@@ -155,9 +158,9 @@ def create_app(settings: DashboardSettings | None = None, api_app: Any = None) -
         if not secrets.compare_digest(pending.state, state_):
             return render(request, "refused_sign_in.html", status_code=400)
         assert settings.oidc_issuer and settings.oidc_client_id
-        provider = await oidc.discover(state["client"], settings.oidc_issuer)
+        provider = await oidc.discover(state["idp"], settings.oidc_issuer)
         redirect_uri = settings.oidc_redirect_url or str(request.url_for("oidc_callback"))
-        token = await oidc.exchange(state["client"], provider, code=code, pending=pending,
+        token = await oidc.exchange(state["idp"], provider, code=code, pending=pending,
                                     client_id=settings.oidc_client_id, redirect_uri=redirect_uri,
                                     client_secret=settings.oidc_client_secret)
         claims = oidc.unverified_claims(token)
