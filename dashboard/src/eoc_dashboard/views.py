@@ -95,10 +95,12 @@ async def board(api: Api, fy: int, today: date) -> Page:
     else:
         t = summary["targets"] or {}
         rows = [
-            ["Children diverted from care", count(summary["children_diverted"]), count(t.get("children_diverted")),
+            ["Children diverted from care", count(summary["children_diverted"]),
+             NOT_SET if t.get("children_diverted") is None else count(t["children_diverted"]),
              _pct(summary.get("children_diverted_pct_of_target"))],
             ["Gross savings (full-year effect)", thousands(summary["gross_savings_full_year_effect"]),
-             thousands(t.get("gross_savings")), _pct(summary.get("gross_savings_pct_of_target"))],
+             NOT_SET if t.get("gross_savings") is None else thousands(t["gross_savings"]),
+             _pct(summary.get("gross_savings_pct_of_target"))],
             ["Gross savings (in year)", thousands(summary["gross_savings_in_year"]), "", ""],
             ["Success rate (diverted of closed)", share(summary.get("success_rate")), "", ""],
             ["High-cost share (£1,000 a day or more)", share(summary.get("high_cost_share")), "", ""],
@@ -180,8 +182,11 @@ async def board(api: Api, fy: int, today: date) -> Page:
     return page
 
 
+NOT_SET = "no target set"
+
+
 def _pct(value: Any) -> str:
-    return NO_DATA if value is None else f"{value}%"
+    return "" if value is None else f"{value}%"
 
 
 # --------------------------------------------------------------------------------------------- equity
