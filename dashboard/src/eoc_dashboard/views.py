@@ -38,7 +38,6 @@ GROUPINGS = {
 }
 STAGES = [("referred", "Referred"), ("eligible", "Eligible"), ("started", "Started"),
           ("closed_at_home", "Closed at home"), ("at_home_12m", "At home at 12 months")]
-FOLLOWUP_READERS = frozenset({"team_manager"})  # ops may not read child-level follow-ups: not fetched
 
 
 def views_for(role: str) -> list[str]:
@@ -258,10 +257,9 @@ async def equity(api: Api, fy: int, by: str) -> Page:
 
 
 async def operations(api: Api, role: str) -> Page:
-    followups_call = api.get("/outcomes/followups", status="overdue", limit=1000) if role in FOLLOWUP_READERS else None
-    pulse, overdue = await asyncio.gather(
+    pulse, followups = await asyncio.gather(
         _maybe(api.get("/referrals/reports/operations")),
-        _maybe(followups_call) if followups_call is not None else asyncio.sleep(0, result=None),
+        _maybe(api.get("/outcomes/reports/followups")),
     )
     page = Page("operations", "Operations: today", [])
     if pulse is None:
@@ -298,19 +296,18 @@ async def operations(api: Api, role: str) -> Page:
                                  chart=charts.bars("chart-feed-review", "Partner feed events waiting for review",
                                                    [Bar(s, n, count(n)) for s, n in review.items()]) if rows else None,
                                  empty="" if rows else "Nothing waiting for review.", numeric={1}))
-    if role not in FOLLOWUP_READERS:
-        page.unavailable.append("follow-ups overdue (your role may not read follow-ups)")
-    elif overdue is None:
-        page.unavailable.append("follow-ups overdue")
+    if followups is None:
+        page.unavailable.append("follow-ups due and overdue")
     else:
-        per: dict[str, int] = {}
-        for f in overdue:
-            per[f.get("programme") or "unknown"] = per.get(f.get("programme") or "unknown", 0) + 1
-        rows = [[p, f"{n:,}"] for p, n in sorted(per.items())]
-        page.tables.append(Table("followups-overdue", "Follow-ups overdue (28 days past due without a result)",
-                                 ["Programme", "Follow-ups overdue"], rows,
-                                 chart=charts.bars("chart-followups", "Follow-ups overdue per programme",
-                                                   [Bar(p, n, f"{n:,}") for p, n in sorted(per.items())]) if rows else None,
-                                 empty="" if rows else "No follow-up is overdue.", numeric={1}))
+        rows = [[p["programme"], count(p["due"]), count(p["overdue"]), p["oldest_overdue_due_on"] or ""]
+                for p in followups["programmes"]]
+        page.tables.append(Table(
+            "followups", f"Follow-ups without a result, as of {followups['as_of']}",
+            ["Programme", "Due", "Overdue (28 days past due)", "Oldest overdue, due on"], rows,
+            chart=charts.bars("chart-followups", "Follow-ups overdue per programme",
+                              [Bar(p["programme"], p["overdue"], count(p["overdue"])) for p in followups["programmes"]])
+            if rows else None,
+            empty="" if rows else "No follow-up is due or overdue.", numeric={1, 2},
+        ))
     page.unavailable.append("dead-letter counts per topic (no dead-letter API on this platform yet)")
     return page
