@@ -38,7 +38,8 @@ async def scenario(world: Any) -> dict[str, Any]:
     started MST_BSF, closed with 9 at home; of those, 12-month results: 6 at home, 1 at home but re-referred,
     1 in care, and 1 with only a 6-month result. Family B (3 WBRI babies, English) eligible only for
     OTHER_PREVENTION, so not eligible. Family C (2 MWBA aged 16, Urdu) eligible, started FGC, which MST_BSF
-    superseded (still active)."""
+    superseded (still active). Family D (1 WBRI baby, English) eligible for FGC but started only
+    OTHER_PREVENTION, which is not a start."""
     svc: Service = world.svc
     sexes = ["F"] * 5 + ["M"] * 4 + ["U"]
     _fa, a_children = await svc.family(
@@ -48,13 +49,17 @@ async def scenario(world: Any) -> dict[str, Any]:
         [child_body(ethnicity="WBRI", sex="U", date_of_birth="2020-12-01") for _ in range(3)], primary_language="en")
     _fc, c_children = await svc.family(
         [child_body(ethnicity="MWBA", sex="U", date_of_birth="2005-01-01") for _ in range(2)], primary_language="ur")
+    _fd, d_children = await svc.family(
+        [child_body(ethnicity="WBRI", sex="U", date_of_birth="2020-12-01")], primary_language="en")
 
     ra = await svc.referral(_fa, a_children, referred_on=REFERRED)
     rb = await svc.referral(_fb, b_children, referred_on=REFERRED)
     rc = await svc.referral(_fc, c_children, referred_on=REFERRED)
+    rd = await svc.referral(_fd, d_children, referred_on=REFERRED)
     await svc.decide(ra["id"], ALL_BUT_OTHER)
     await svc.decide(rb["id"], {"OTHER_PREVENTION": True})
     await svc.decide(rc["id"], ALL_BUT_OTHER)
+    await svc.decide(rd["id"], {"FGC": True, "OTHER_PREVENTION": True})
 
     started = await svc.start(ra["id"], "MST_BSF", started_on="2021-06-01")
     assert started.status_code == 201, started.text
@@ -67,6 +72,7 @@ async def scenario(world: Any) -> dict[str, Any]:
     assert (await svc.start(rc["id"], "FGC", started_on="2021-06-01")).status_code == 201
     superseding = await svc.start(rc["id"], "MST_BSF", started_on="2021-07-01")
     assert superseding.status_code == 201, superseding.text
+    assert (await svc.start(rd["id"], "OTHER_PREVENTION", started_on="2021-06-01")).status_code == 201
 
     events = [await _recorded(svc, c, iv_a, 12, "at_home") for c in a_children[:6]]
     events.append(await _recorded(svc, a_children[6], iv_a, 12, "at_home", re_referred=True))
@@ -79,7 +85,7 @@ async def scenario(world: Any) -> dict[str, Any]:
         return await svc.count(Inbox, Inbox.event_id.in_(ids)) == len(ids)
 
     await eventually(all_handled, timeout=30, interval=0.1)
-    return {"a": a_children, "b": b_children, "c": c_children}
+    return {"a": a_children, "b": b_children, "c": c_children, "d": d_children}
 
 
 async def _report(svc: Service, by: str, role: str = "board_member") -> dict[str, Any]:
@@ -97,23 +103,23 @@ async def test_every_stage_is_counted_as_the_contract_defines(svc: Service, scen
     report = await _report(svc, "ethnic_group")
     assert report["financial_year"] == "2021/22" and report["by"] == "ethnic_group"
     total = report["total"]
-    # 15 referred; B's OTHER_PREVENTION-only decision is not eligible; C's
-    # superseded FGC do not make anyone closed at home; A: 9 at home at closure, 6 at home and not re-referred at 12 months.
-    assert [total[s] for s in ("referred", "eligible", "started", "closed_at_home", "at_home_12m")] == [15, 12, 12, 9, 6]
-    assert total["rates"] == {"eligible": "0.8000", "started": "1.0000", "closed_at_home": "0.7500", "at_home_12m": None}
+    # 16 referred; B's OTHER_PREVENTION-only decision is not eligible; D's OTHER_PREVENTION start is not a start;
+    # C's superseded FGC makes no one closed at home; A: 9 at home at closure, 6 at home and not re-referred at 12 months.
+    assert [total[s] for s in ("referred", "eligible", "started", "closed_at_home", "at_home_12m")] == [16, 13, 12, 9, 6]
+    assert total["rates"] == {"eligible": "0.8125", "started": "0.9231", "closed_at_home": "0.7500", "at_home_12m": None}
 
 
 async def test_suppression_at_four_and_five_counts_and_nine_and_ten_denominators(svc: Service, scenario: dict[str, Any]) -> None:
     by_sex = await _report(svc, "sex", role="team_manager")
     assert _group(by_sex, "F")["referred"] == 5  # five is shown
     assert _group(by_sex, "M")["referred"] == "<5"  # four is not
-    assert _group(by_sex, "U")["referred"] == 6
+    assert _group(by_sex, "U")["referred"] == 7
     black = _group(await _report(svc, "ethnic_group", role="ops"), "Black")
     assert [black[s] for s in ("referred", "eligible", "started", "closed_at_home", "at_home_12m")] == [10, 10, 10, 9, 6]
     # 9 of 10 started closed at home: a rate over 10 is shown; 6 of 9 at 12 months: over 9, it is not.
     assert black["rates"] == {"eligible": "1.0000", "started": "1.0000", "closed_at_home": "0.9000", "at_home_12m": None}
     white = _group(await _report(svc, "ethnic_group"), "White")
-    assert (white["referred"], white["eligible"], white["rates"]["eligible"]) == ("<5", 0, None)
+    assert (white["referred"], white["eligible"], white["started"], white["rates"]["eligible"]) == ("<5", "<5", 0, None)
     assert _group(await _report(svc, "ethnic_group"), "Chinese")["referred"] == 0
 
 
@@ -121,15 +127,15 @@ async def test_suppression_at_four_and_five_counts_and_nine_and_ten_denominators
     ("ethnic_group", {"Black": 10, "White": "<5", "Mixed": "<5", "Asian": 0}),
     ("ethnicity", {"BAFR": 10, "WBRI": "<5", "MWBA": "<5"}),
     ("primary_language", {"so": 10, "en": "<5", "ur": "<5"}),
-    ("interpreter_needed", {"true": 10, "false": 5}),
-    ("sex", {"F": 5, "M": "<5", "U": 6}),
+    ("interpreter_needed", {"true": 10, "false": 6}),
+    ("sex", {"F": 5, "M": "<5", "U": 7}),
     ("age_band", {"5-9": 10, "under 1": "<5", "16-17": "<5", "1-4": 0, "10-15": 0}),
 ])
 async def test_each_grouping(svc: Service, scenario: dict[str, Any], by: str, expected: dict[str, Any]) -> None:
     report = await _report(svc, by)
     got = {g["group"]: g["referred"] for g in report["groups"]}
     assert {k: got.get(k) for k in expected} == expected
-    assert report["total"]["referred"] == 15
+    assert report["total"]["referred"] == 16
     assert not any("-" in str(g["group"]) and len(str(g["group"])) == 36 for g in report["groups"])  # no ids
 
 
@@ -159,7 +165,7 @@ async def test_operations_pulse_counts_only(svc: Service, scenario: dict[str, An
     assert {q["programme"] for q in body["queues"]} >= {"MST", "MST_BSF", "FGC"}
     mst_bsf = next(q for q in body["queues"] if q["programme"] == "MST_BSF")
     assert mst_bsf["active_families"] >= 1  # family C
-    assert body["consent_overdue"] >= 2  # B and C (still open) never signed consent in 2021
+    assert body["consent_overdue"] >= 3  # B, C and D (still open) never signed consent in 2021
     assert (await svc.client.get("/referrals/reports/operations", headers=svc.auth("board_member"))).status_code == 403
     assert (await svc.client.get("/referrals/reports/operations", params={"as_of": "2999-01-01"},
                                  headers=svc.auth("ops"))).status_code == 422
