@@ -1,7 +1,7 @@
 """twelve-month outcomes seen (followup.recorded), for the equity funnel
 
 Revision ID: 16_twelve_month_outcomes
-Revises: 0002
+Revises: 15_pre_proceedings
 """
 from typing import Sequence, Union
 
@@ -11,7 +11,7 @@ from alembic import op
 import eoc_shared.db
 
 revision: str = '16_twelve_month_outcomes'
-down_revision: Union[str, None] = '0002'
+down_revision: Union[str, None] = '15_pre_proceedings'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

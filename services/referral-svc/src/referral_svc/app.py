@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from eoc_shared.service import ServiceRuntime, create_service_app
 from referral_svc import equity, escalations
 from referral_svc.api.equity_routes import router as reports_router
+from referral_svc.api.pre_proceedings import router as pre_proceedings_router
 from referral_svc.api.routes import router
 from referral_svc.db.models import Inbox, Outbox
 from referral_svc.events import handlers
@@ -37,6 +38,6 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
         runtime,
         title="Edge of Care — referral service",
         description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
-        routers=[reports_router, router],
+        routers=[reports_router, pre_proceedings_router, router],  # fixed paths before /{referral_id}
         on_start=_start_timers(settings),
     )

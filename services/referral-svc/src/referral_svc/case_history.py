@@ -7,6 +7,7 @@ from typing import Any
 
 from eoc_shared.db import UnitOfWork
 from eoc_shared.errors import NotFound
+from referral_svc import pre_proceedings
 from referral_svc.access import ensure_may_read
 from referral_svc.acting import Acting
 from referral_svc.db.repositories import (
@@ -67,6 +68,8 @@ async def timeline(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> list
             living = f"; {mine['living_situation'].replace('_', ' ')}" if mine else ""
             items.append(TimelineItem(start_of(iv.closed_on), "intervention.closed", OWN, str(iv.id),
                                       f"{iv.programme} closed: {iv.reason}{living}"))
+    for day, kind, ref, summary in await pre_proceedings.timeline_of(uow, ids, child_id):
+        items.append(TimelineItem(start_of(day), kind, OWN, ref, summary))
     for change in await children.care_changes(child_id):
         placement = f" ({change.placement_type})" if change.placement_type else ""
         items.append(TimelineItem(start_of(change.effective_on), "child.care_status_changed", OWN,

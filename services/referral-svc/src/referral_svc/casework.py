@@ -25,6 +25,7 @@ from eoc_shared.events.schemas import (
     ReferralUpdated,
 )
 from eoc_shared.vocab import Programme
+from referral_svc import pre_proceedings
 from referral_svc.access import ensure_may_read
 from referral_svc.acting import Acting, system
 from referral_svc.api.schemas import ChildIn, ChildPatch, FamilyIn, FamilyPatch, ReferralIn
@@ -437,6 +438,7 @@ async def overdue_worklist(uow: UnitOfWork, acting: Acting, *, as_of: date, team
             "overdue": [{"timer": t.timer, "due_on": t.due_on, "days_overdue": t.days_overdue,
                          "escalated_on": escalated[t.timer]} for t in timers],
         })
+    await pre_proceedings.add_offer_timers(uow, rows, as_of=as_of, team=team)
     rows.sort(key=lambda row: (-max(t["days_overdue"] for t in row["overdue"]), row["referred_on"]))
     AuditLog(uow.session).record(acting.who, "worklist.read", [c for row in rows for c in row["child_ids"]],
                                  acting.request_id)

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.events.schemas import AssessmentOverdue, ConsentOverdue
+from referral_svc import pre_proceedings
 from referral_svc.acting import Acting, system
 from referral_svc.db.models import Referral
 from referral_svc.db.repositories import AuditLog, Referrals
@@ -85,6 +86,7 @@ async def periodic(runtime: Any, interval_seconds: float) -> None:
         try:
             async with runtime.uow() as uow:
                 result = await run_timers(uow, today(), system())
+                await pre_proceedings.run_offer_timers(uow, today(), system())
                 await uow.commit()
             if result["consent_overdue"] or result["assessment_overdue"]:
                 log.info("timers.escalated", consent=len(result["consent_overdue"]),

@@ -146,3 +146,7 @@ class AccessLog(Base):
     action: Mapped[str] = mapped_column(String(60))
     child_id: Mapped[uuid.UUID]
     request_id: Mapped[str | None] = mapped_column(String(128), default=None)
+
+
+# Care applications live in their own module; importing it here puts the table in Base.metadata.
+from outcomes_svc.db import care_application_models  # noqa: E402,F401

@@ -293,3 +293,7 @@ class Outbox(OutboxMixin, Base):
 
 class Inbox(InboxMixin, Base):
     pass
+
+
+# The pre-proceedings tables live in their own module; importing it here puts them in Base.metadata.
+from referral_svc.db import pre_proceedings_models  # noqa: E402,F401
