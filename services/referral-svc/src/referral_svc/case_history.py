@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eoc_shared.db import UnitOfWork
 from eoc_shared.errors import NotFound
@@ -80,15 +81,10 @@ async def timeline(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> list
     for event in await PartnerEvents(uow.session).of_child(child_id):
         if event.status in ("matched", "resolved"):
             items.append(TimelineItem(event.occurred_at, event.kind, event.source, str(event.id), event.summary))
-    AuditLog(uow.session).record(acting.who, "timeline.read", [child_id], acting.request_id)
+    AuditLog(uow.session).record(acting, "timeline.read", [child_id])
     return ordered(items)
 
 
-async def audit_of_child(uow: UnitOfWork, child_id: uuid.UUID) -> list[dict[str, Any]]:
-    if await Children(uow.session).get(child_id) is None:
-        raise NotFound(f"there is no child {child_id}")
-    return [
-        {"at": e.at, "actor": e.actor, "role": e.role, "action": e.action, "child_id": e.child_id,
-         "request_id": e.request_id}
-        for e in await AuditLog(uow.session).for_child(child_id)
-    ]
+async def child_known(session: AsyncSession, child_id: uuid.UUID) -> bool:
+    """The audit endpoint answers 404 for a child this service has never had."""
+    return await Children(session).get(child_id) is not None

@@ -68,11 +68,11 @@ async def run_timers(uow: UnitOfWork, as_of: date, acting: Acting) -> dict[str, 
     for row in consent_rows:
         uow.publish("consent.overdue", key=row.id, data=ConsentOverdue(
             referral_id=row.id, family_id=row.family_id, consent_due_on=row.consent_due_on, as_of=as_of))
-        audit.record(acting.who, "consent.overdue_escalated", children[row.id], acting.request_id)
+        audit.record(acting, "consent.overdue_escalated", children[row.id])
     for row in assessment_rows:
         uow.publish("assessment.overdue", key=row.id, data=AssessmentOverdue(
             referral_id=row.id, family_id=row.family_id, assessment_due_on=row.assessment_due_on, as_of=as_of))
-        audit.record(acting.who, "assessment.overdue_escalated", children[row.id], acting.request_id)
+        audit.record(acting, "assessment.overdue_escalated", children[row.id])
     return {
         "as_of": as_of,
         "consent_overdue": sorted((r.id for r in consent_rows), key=str),

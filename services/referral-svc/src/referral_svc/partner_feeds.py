@@ -61,7 +61,7 @@ async def receive(uow: UnitOfWork, source: FeedSource, data: FeedEventIn, acting
         return again, True
     if match.matched:
         _announce(uow, event)
-        AuditLog(uow.session).record(acting.who, "partner_event.received", [event.child_id], acting.request_id)
+        AuditLog(uow.session).record(acting, "partner_event.received", [event.child_id])
     return event, False
 
 
@@ -89,7 +89,7 @@ async def resolve(uow: UnitOfWork, event_id: uuid.UUID, child_id: uuid.UUID, not
     event.child_id, event.status = child.id, "resolved"
     event.resolved_at, event.resolved_by, event.resolution_note = utcnow(), acting.actor, note
     _announce(uow, event)
-    AuditLog(uow.session).record(acting.who, "partner_event.assigned", [child.id], acting.request_id)
+    AuditLog(uow.session).record(acting, "partner_event.assigned", [child.id])
     return review_view(event)
 
 

@@ -52,7 +52,7 @@ from referral_svc.domain.vocab import ReferralStatus
 
 def _audit(uow: UnitOfWork, acting: Acting, action: str, child_ids: Sequence[uuid.UUID]) -> None:
     """One audit entry per step and child: the single place to re-point when the shared audit kit lands."""
-    AuditLog(uow.session).record(acting.who, action, child_ids, acting.request_id)
+    AuditLog(uow.session).record(acting, action, child_ids)
 
 
 def _refuse_out_of_order(problem: rules.OutOfOrder | None) -> None:

@@ -72,6 +72,8 @@ class InterventionStarted(EventPayload):
     programme: str
     started_on: date
     expected_end_on: date
+    #: the practitioner's user id (their token subject), so that other services scope their case reads to them
+    practitioner: str | None = None
 
 
 class InterventionClosed(EventPayload):

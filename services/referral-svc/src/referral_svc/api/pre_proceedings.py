@@ -6,8 +6,6 @@ Registered before the main router: `/referrals/pre-proceedings/…`, `/referrals
 
 from __future__ import annotations
 
-import re
-import unicodedata
 import uuid
 from datetime import date
 from typing import Annotated, Literal
@@ -21,6 +19,7 @@ from eoc_shared.clock import today
 from eoc_shared.errors import Invalid
 from eoc_shared.finyear import MAX_YEAR, MIN_YEAR
 from eoc_shared.service import UoW
+from eoc_shared.text import Prose, Text, not_blank
 from referral_svc import pre_proceedings as ops
 from referral_svc.acting import Acting
 from referral_svc.domain import groupings
@@ -48,30 +47,11 @@ def _acting(principal: Principal, request: Request) -> Acting:
 
 
 # --------------------------------------------------------------------------------------------- text fields
-# The text-field policy of contract v1.1 (control characters refused, NFC). Each free-text field of this
-# module is declared once here, so that re-pointing to the shared types is one edit each.
+# The text-field policy of contract v1.1, written once in eoc_shared.text (control characters refused, NFC).
 
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
-
-
-def _text(multiline: bool):  # noqa: ANN202
-    def check(value: str) -> str:
-        value = unicodedata.normalize("NFC", value)
-        for ch in value:
-            if multiline and ch in "\n\t":
-                continue
-            if unicodedata.category(ch) == "Cc" or _BIDI.match(ch):
-                raise ValueError(f"must not contain control characters (found U+{ord(ch):04X})")
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value
-
-    return check
-
-
-PartyName = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(_text(False))]
-Explanation = Annotated[StrictStr, Field(min_length=1, max_length=4000), AfterValidator(_text(True))]
-UrgentReason = Annotated[StrictStr, Field(min_length=1, max_length=2000), AfterValidator(_text(True))]
+PartyName = Text
+Explanation = Annotated[Prose, Field(min_length=1), AfterValidator(not_blank)]
+UrgentReason = Annotated[Prose, Field(min_length=1, max_length=2000), AfterValidator(not_blank)]
 AttendeeKind = Annotated[StrictStr, Field(pattern=r"^[a-z][a-z_]{0,31}$")]
 
 
@@ -408,7 +388,8 @@ async def fgdm_report(
 @router.get("/worklists/fgdm-offers-overdue", response_model=list[OverdueOffersOut])
 async def overdue_offers(
     uow: UoW, principal: Writer, request: Request,
-    as_of: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None, team: str | None = None,
+    as_of: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None,
+    team: Annotated[Text | None, Query()] = None,
 ) -> list[OverdueOffersOut]:
     """Open pre-proceedings whose FGDM offers are overdue (as of today unless `as_of`), longest overdue first."""
     try:
