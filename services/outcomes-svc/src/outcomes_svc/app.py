@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from eoc_shared.audit import audit_router
 from eoc_shared.service import ServiceRuntime, create_service_app
 from outcomes_svc import scheduling
+from outcomes_svc.api.pulse_routes import router as reports_router
 from outcomes_svc.api.routes import router
 from outcomes_svc.db.models import DeadLetter, Inbox, Outbox
 from outcomes_svc.db.repositories import AccessLogRepo
@@ -40,6 +41,6 @@ def create_app(settings: OutcomesSettings | None = None) -> FastAPI:
         title="Edge of Care — outcomes service",
         description="Follow-ups to five years after each closed intervention, followup.due, detection of care "
         "entries, custody and re-referrals, sustainability figures and the survival estimate.",
-        routers=[audit_router("/outcomes", AccessLogRepo), router],
+        routers=[reports_router, audit_router("/outcomes", AccessLogRepo), router],
         on_start=_start_scheduler(settings),
     )

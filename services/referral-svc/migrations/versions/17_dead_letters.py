@@ -13,7 +13,7 @@ from alembic import op
 import eoc_shared.db
 
 revision: str = '17_dead_letters'
-down_revision: Union[str, None] = '15_pre_proceedings'
+down_revision: Union[str, None] = '16_twelve_month_outcomes'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -262,6 +262,21 @@ class AuditEntry(AccessLogMixin, Base):
     __tablename__ = "audit_log"
 
 
+class TwelveMonthOutcome(Base):
+    """A child's 12-month follow-up result after one intervention, as outcomes-svc announced it
+    (`followup.recorded`): the last stage of the equity funnel."""
+
+    __tablename__ = "twelve_month_outcomes"
+
+    child_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    intervention_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    followup_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    living_situation: Mapped[str] = mapped_column(String(16))
+    re_referred: Mapped[bool] = mapped_column(Boolean)
+    observed_on: Mapped[date] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Outbox(OutboxMixin, Base):
     pass
 
