@@ -42,6 +42,8 @@ class ServiceSettings(BaseSettings):
     # Tansu holds a join for about half the session timeout (measured: 10 s → 5 s, 2 s → 1 s).
     consumer_session_timeout_ms: int = 2000
     consumer_rebalance_timeout_ms: int = 2000
+    # A static bearer secret a Prometheus scraper may present on /metrics (and nowhere else); unset: ops tokens only.
+    metrics_token: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
 

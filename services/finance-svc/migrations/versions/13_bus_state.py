@@ -11,7 +11,7 @@ from alembic import op
 import eoc_shared.db
 
 revision: str = '13_bus_state'
-down_revision: Union[str, None] = '0003'
+down_revision: Union[str, None] = '17_dead_letters'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eoc_shared.audit import AccessLogMixin
 from eoc_shared.db import JSONType, UTCDateTime, new_id
+from eoc_shared.events.deadletters import DeadLetterMixin
 from eoc_shared.events.store import BusStateMixin, InboxMixin, OutboxMixin
 
 NAMING = {
@@ -88,4 +89,8 @@ class Inbox(InboxMixin, Base):
 
 
 class BusState(BusStateMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
     pass

@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eoc_shared.audit import AccessLogMixin
 from eoc_shared.db import JSONType, Money, UTCDateTime
+from eoc_shared.events.deadletters import DeadLetterMixin
 from eoc_shared.events.store import BusStateMixin, InboxMixin, OutboxMixin
 
 NAMING = {
@@ -46,6 +47,10 @@ class Inbox(InboxMixin, Base):
 
 
 class BusState(BusStateMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
     pass
 
 
