@@ -58,10 +58,11 @@ def kustomize(directory: Path) -> str:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Each service's overlay and the whole platform, rendered once into files."""
+    """Each service's overlay, the dashboard and the whole platform, rendered once into files."""
     out = tmp_path_factory.mktemp("k8s")
     files = {}
-    for name, directory in [*((n, ROOT / "deploy/k8s/overlays" / n) for n in NAMES), ("all", ROOT / "deploy/k8s")]:
+    for name, directory in [*((n, ROOT / "deploy/k8s/overlays" / n) for n in NAMES),
+                            ("dashboard", ROOT / "deploy/k8s/dashboard"), ("all", ROOT / "deploy/k8s")]:
         files[name] = out / f"{name}.yaml"
         files[name].write_text(kustomize(directory))
     return files
@@ -97,7 +98,7 @@ def test_the_gateway_config_is_accepted_by_nginx(tmp_path: Path) -> None:
         pytest.skip("nginx is not on PATH")
     values = {"EOC_GATEWAY_LISTEN": "127.0.0.1:1", "EOC_GATEWAY_TEMP_DIR": str(tmp_path),
               "EOC_GATEWAY_ACCESS_LOG": str(tmp_path / "access.log"),
-              **{f"EOC_{n.upper()}_UPSTREAM": "127.0.0.1:9" for n in NAMES}}
+              **{f"EOC_{n.upper()}_UPSTREAM": "127.0.0.1:9" for n in [*NAMES, "dashboard"]}}
     conf = tmp_path / "nginx.conf"
     conf.write_text(render_gateway((ROOT / "deploy/gateway/nginx.conf").read_text(), values))
     result = run(nginx, "-t", "-q", "-p", tmp_path, "-c", conf, "-e", tmp_path / "error.log",
@@ -246,13 +247,13 @@ def test_kustomization_lists_files_that_exist() -> None:
     top = yaml.safe_load((ROOT / "deploy/k8s/kustomization.yaml").read_text())
     assert top["namespace"] == "edge-of-care"
     assert sorted(set(_listed(ROOT / "deploy/k8s"))) == k8s_files(), "every manifest is in the kustomization, and only those"
-    assert sorted(top["resources"]) == sorted(["namespace.yaml", "ingress.yaml", *(f"overlays/{n}" for n in NAMES)])
-    assert {i["name"] for i in top["images"]} == {f"eoc/{n}-svc" for n in NAMES}
+    assert sorted(top["resources"]) == sorted(["namespace.yaml", "ingress.yaml", *(f"overlays/{n}" for n in NAMES), "dashboard"])
+    assert {i["name"] for i in top["images"]} == {f"eoc/{n}-svc" for n in NAMES} | {"eoc/dashboard"}
 
 
-def test_the_platform_is_the_four_overlays(rendered: dict[str, Path]) -> None:
+def test_the_platform_is_the_four_overlays_and_the_dashboard(rendered: dict[str, Path]) -> None:
     whole = {(d["kind"], d["metadata"]["name"]) for d in k8s_docs(rendered["all"]) if d["kind"] not in ("Namespace", "Ingress")}
-    parts = [{(d["kind"], d["metadata"]["name"]) for d in k8s_docs(rendered[name])} for name in NAMES]
+    parts = [{(d["kind"], d["metadata"]["name"]) for d in k8s_docs(rendered[name])} for name in [*NAMES, "dashboard"]]
     assert set().union(*parts) == whole and sum(map(len, parts)) == len(whole)
 
 

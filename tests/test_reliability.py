@@ -62,8 +62,10 @@ async def test_a_referral_made_while_the_broker_is_down_is_published_when_it_ret
                     return await _count(app, Outbox, Outbox.published_at.is_(None)) == 0
 
                 await eventually(all_published, timeout=10)
+                # The broker that returned is a new instance (memory storage): the relay replays its window to
+                # it, so the event may be there twice; consumers' inboxes make that harmless.
                 published = probe.on("referral.created", lambda m: m["data"]["referral_id"] == referral_id)
-                assert len(published) == 1
+                assert {m["id"] for m in published} == {published[0]["id"]}
     finally:
         own_broker.stop()
 

@@ -31,7 +31,7 @@ def _up(args: argparse.Namespace) -> int:
 
     from eoc_platform.allinone import create_platform
     from eoc_shared.auth import ensure_dev_keypair
-    from eoc_shared.broker import EmbeddedBroker
+    from eoc_shared.broker import BrokerSupervisor, EmbeddedBroker
     from eoc_shared.logging import configure_logging
 
     configure_logging()
@@ -40,6 +40,8 @@ def _up(args: argparse.Namespace) -> int:
     ensure_dev_keypair(data_dir)
     broker = EmbeddedBroker(log_file=data_dir / "broker.log")
     broker.start()
+    supervisor = BrokerSupervisor(broker)  # restarts it on the same address if it exits
+    supervisor.start()
     print(f"eoc: broker on {broker.bootstrap}; platform on http://{args.host}:{args.port} (data in {data_dir})", flush=True)
     # The board paper (finance) reads follow-up sustainability from outcomes through this same origin.
     local = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
@@ -57,6 +59,7 @@ def _up(args: argparse.Namespace) -> int:
             pass
         return 0 if server.started else 1
     finally:
+        supervisor.stop()
         broker.stop()
         print("eoc: stopped", flush=True)
 
@@ -110,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--source", choices=["police", "health", "education", "youth_justice"])
     tok.add_argument("--subject", help="the actor named in the audit log (default: a generated id)")
     tok.set_defaults(func=_token)
+
+    from eoc_platform.dlq import add_parser as add_dlq_parser
+
+    add_dlq_parser(sub)
 
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)

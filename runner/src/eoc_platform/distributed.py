@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from eoc_platform import registry
-from eoc_shared.broker import EmbeddedBroker, free_port
+from eoc_shared.broker import BrokerSupervisor, EmbeddedBroker, free_port
 
 # (service name, path prefix, uvicorn factory)
 SERVICES = tuple((s.name, s.prefix, s.app_path) for s in registry.SERVICES)
@@ -105,6 +105,7 @@ class Distributed:
     database_prefix: str = "eoc_"
     children: list[Child] = field(default_factory=list)
     broker: EmbeddedBroker | None = None
+    supervisor: BrokerSupervisor | None = None
 
     def service_env(self, name: str, database: str, port: int) -> dict[str, str]:
         assert self.broker is not None
@@ -148,6 +149,8 @@ class Distributed:
 
         self.broker = EmbeddedBroker(log_file=self.data_dir / "broker.log")
         self.broker.start()
+        self.supervisor = BrokerSupervisor(self.broker)  # restarts it on the same address if it exits
+        self.supervisor.start()
         ports: dict[str, int] = {}
         for name, _prefix, factory in SERVICES:
             ports[name] = free_port()
@@ -156,6 +159,12 @@ class Distributed:
                 "--port", str(ports[name]), "--no-access-log", "--log-level", "warning",
                 "--timeout-graceful-shutdown", "10", "--lifespan", "on",
             ], env=self.service_env(name, names[name], ports[name]))
+        ports["dashboard"] = free_port()
+        self._spawn("dashboard", [
+            sys.executable, "-m", "uvicorn", "--factory", "eoc_dashboard.app:create_app", "--host", "127.0.0.1",
+            "--port", str(ports["dashboard"]), "--no-access-log", "--log-level", "warning", "--lifespan", "on",
+        ], env={**os.environ, "EOC_DATA_DIR": str(self.data_dir), "PYTHONUNBUFFERED": "1",
+                "EOC_DASHBOARD_API_URL": f"http://127.0.0.1:{self.port}"})  # the APIs through the gateway
         self._start_gateway(nginx, ports)
         return ports
 
@@ -187,7 +196,8 @@ class Distributed:
         for child in self.children:
             if child.process.poll() is not None:
                 return child
-        if self.broker is not None and self.broker.process is not None and self.broker.process.poll() is not None:
+        if self.supervisor is None and self.broker is not None and self.broker.process is not None \
+                and self.broker.process.poll() is not None:
             return Child("broker", self.broker.process)
         return None
 
@@ -227,6 +237,9 @@ class Distributed:
                 child.process.kill()
                 child.process.wait()
         self.children.clear()
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor = None
         if self.broker is not None:
             self.broker.stop()
             self.broker = None
@@ -242,6 +255,9 @@ def _stop_requested(_signum: int, _frame: object) -> None:
 
 def run_distributed(*, port: int, data_dir: Path, database_url: str = DEFAULT_SERVER_URL,
                     host: str = "127.0.0.1", database_prefix: str = "eoc_") -> int:
+    from eoc_shared.logging import configure_logging
+
+    configure_logging()
     platform = Distributed(port=port, data_dir=data_dir.resolve(), server_url=database_url, host=host,
                            database_prefix=database_prefix)
     previous = {s: signal.signal(s, _stop_requested) for s in (signal.SIGINT, signal.SIGTERM)}

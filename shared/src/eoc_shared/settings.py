@@ -33,6 +33,17 @@ class ServiceSettings(BaseSettings):
     # Replicas of one service share a consumer group; separate deployments (or test instances) must not.
     consumer_group_suffix: str = ""
     run_consumers: bool = True
+    # Published outbox rows are kept this long and replayed to a new broker instance (Kafka's default: 7 days).
+    outbox_retention_days: float = 7.0
+    outbox_prune_seconds: float = 300.0
+    broker_check_seconds: float = 1.0
+    # One group join per service; short heartbeats make the join (and a rejoin after a broker restart) quick.
+    consumer_heartbeat_ms: int = 100
+    # Tansu holds a join for about half the session timeout (measured: 10 s → 5 s, 2 s → 1 s).
+    consumer_session_timeout_ms: int = 2000
+    consumer_rebalance_timeout_ms: int = 2000
+    # A static bearer secret a Prometheus scraper may present on /metrics (and nowhere else); unset: ops tokens only.
+    metrics_token: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -9,7 +9,7 @@ from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork
 from eoc_shared.finyear import MIN_YEAR, label
 from finance_svc import figures
-from finance_svc.board_paper import BoardPaper, render_html, render_pdf
+from finance_svc.board_paper import BoardPaper
 from finance_svc.outcomes_client import sustained
 from finance_svc.settings import FinanceSettings
 
@@ -29,9 +29,13 @@ async def board_report_data(uow: UnitOfWork, settings: FinanceSettings, fy: int,
 
 async def board_report_html(uow: UnitOfWork, settings: FinanceSettings, fy: int, quarter: int) -> str:
     data = await board_report_data(uow, settings, fy, quarter)
+    from finance_svc.board_paper.html import render_html  # matplotlib on the first paper, not at start-up
+
     return await asyncio.to_thread(render_html, data)
 
 
 async def board_report_pdf(uow: UnitOfWork, settings: FinanceSettings, fy: int, quarter: int) -> bytes:
     data = await board_report_data(uow, settings, fy, quarter)
+    from finance_svc.board_paper.pdf import render_pdf  # matplotlib on the first paper, not at start-up
+
     return await asyncio.to_thread(render_pdf, data)

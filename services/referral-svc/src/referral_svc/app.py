@@ -8,11 +8,12 @@ from fastapi import FastAPI
 
 from eoc_shared.audit import audit_router
 from eoc_shared.service import ServiceRuntime, create_service_app
-from referral_svc import escalations
+from referral_svc import equity, escalations
+from referral_svc.api.equity_routes import router as reports_router
 from referral_svc.api.pre_proceedings import router as pre_proceedings_router
 from referral_svc.api.routes import router
 from referral_svc.case_history import child_known
-from referral_svc.db.models import Inbox, Outbox
+from referral_svc.db.models import DeadLetter, Inbox, Outbox
 from referral_svc.db.repositories import AuditLog
 from referral_svc.events import handlers
 from referral_svc.settings import ReferralSettings
@@ -22,13 +23,15 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 def create_app(settings: ReferralSettings | None = None) -> FastAPI:
     settings = settings or ReferralSettings()
-    runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS)
+    runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS,
+                             dead_letter_model=DeadLetter)
     handlers.register(runtime.consumers)
-    runtime.add_job("referral-timers", settings.timers_interval_seconds, lambda: escalations.run_today(runtime))
+    runtime.add_job("escalations", settings.timers_interval_seconds, lambda: escalations.run_today(runtime))
+    equity.register(runtime.consumers)
     return create_service_app(
         runtime,
         title="Edge of Care — referral service",
         description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
-        # fixed paths before /{referral_id}: the audit router and pre-proceedings
-        routers=[audit_router("/referrals", AuditLog, known=child_known), pre_proceedings_router, router],
+        # fixed paths before /{referral_id}: the reports, the audit router and pre-proceedings
+        routers=[reports_router, audit_router("/referrals", AuditLog, known=child_known), pre_proceedings_router, router],
     )

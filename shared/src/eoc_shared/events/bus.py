@@ -2,9 +2,12 @@
 
 Publishing: rows written to the outbox in the business transaction are sent by one relay per
 service (message key = aggregate id), marked published only after the broker acknowledged them,
-retried while the broker is away.
+retried while the broker is away. Published rows are kept for a retention window: when the relay
+meets a new broker instance (a new cluster id, see eoc_shared.events.instance) it marks the window
+unpublished again, so it goes out once more in outbox order; rows older than the window are pruned.
 
-Consuming (FastStream, aiokafka underneath, AckPolicy.MANUAL): the handler runs in its own
+Consuming (FastStream, aiokafka underneath, AckPolicy.MANUAL; one consumer and one group per service
+for all its topics, so a start costs one group join): the handler runs in its own
 transaction together with the inbox record of the event id; the offset is committed only
 after that transaction commits. A message that is not valid JSON or does not match its schema
 goes to `<topic>.dlq` at once; one whose handler keeps failing goes there after N attempts.
@@ -17,21 +20,26 @@ import json
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from eoc_shared import tracing
 from eoc_shared.db import Database, UnitOfWork, utcnow
+from eoc_shared.events.deadletters import DeadLetters, Parked
 from eoc_shared.events.envelope import Envelope
+from eoc_shared.events.instance import BrokerWatch
 from eoc_shared.events.schemas import EventPayload, EventSpec, spec_for
-from eoc_shared.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED, OUTBOX_BACKLOG
+from eoc_shared.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED, INBOX_DUPLICATES, OUTBOX_BACKLOG
+from eoc_shared.outage import OutageEpisodes, is_outage
 
 log = structlog.get_logger("eoc.bus")
 
@@ -54,18 +62,48 @@ def producer_for(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
+def message_headers(row: Any, service: str) -> list[tuple[str, bytes]]:
+    """The Kafka headers of one outbox row (CloudEvents binary-mode hints; the body is the whole envelope),
+    with the W3C trace context the row carries."""
+    return [
+        ("ce_id", str(row.id).encode()),
+        ("ce_type", row.payload["type"].encode()),
+        ("content-type", b"application/cloudevents+json"),
+        *tracing.message_headers(row.payload, service, row.topic),
+    ]
+
+
+BROKER_INSTANCE = "broker_instance"
+
+
 class OutboxRelay:
-    def __init__(self, service: str, db: Database, outbox_model: type, bootstrap: str, poll_seconds: float) -> None:
+    def __init__(
+        self, service: str, db: Database, outbox_model: type, bootstrap: str, poll_seconds: float,
+        *, watch: BrokerWatch | None = None, retention: timedelta = timedelta(days=7),
+        prune_every_seconds: float = 300.0,
+    ) -> None:
         self.service = service
         self._db = db
         self._outbox = outbox_model
         self._bootstrap = bootstrap
         self._poll = poll_seconds
+        self._watch = watch
+        self.retention = retention
+        self._prune_every = prune_every_seconds
+        self._next_prune = 0.0
+        # The broker instance this relay has made sure holds the window (None: not checked yet).
+        self.instance: str | None = None
+        self._check_instance = True
+        tables: Any = outbox_model.metadata.tables  # type: ignore[attr-defined]
+        self._state: Table | None = tables.get("bus_state")
+        if watch is not None:
+            watch.on_change(lambda _instance: self.notify())
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._producer: AIOKafkaProducer | None = None
         self.connected = False
+        self.outages: OutageEpisodes | None = None
 
     def notify(self) -> None:
         self._wake.set()
@@ -104,6 +142,7 @@ class OutboxRelay:
                 raise
             self._producer = producer
             self.connected = True
+            self._check_instance = True
         return self._producer
 
     async def _run(self) -> None:
@@ -111,7 +150,11 @@ class OutboxRelay:
         while not self._stopping:
             try:
                 await self._ensure_producer()
+                await self.follow_broker_instance()
+                await self._prune_when_due()
                 sent = await self.publish_pending()
+                if self.outages is not None:
+                    self.outages.succeeded("broker")
                 backoff = 0.2
                 if sent:
                     continue
@@ -123,7 +166,10 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - broker away: keep the rows, try again later
-                log.warning("outbox.publish_failed", service=self.service, error=type(exc).__name__, retry_in=backoff)
+                if self.outages is not None:  # one line per episode, not one per retry
+                    self.outages.failed("database" if is_outage(exc) else "broker", exc)
+                else:
+                    log.warning("outbox.publish_failed", service=self.service, error=type(exc).__name__, retry_in=backoff)
                 await self._close_producer()
                 try:
                     await asyncio.wait_for(self._sleep_unless_stopping(), backoff)
@@ -134,6 +180,62 @@ class OutboxRelay:
     async def _sleep_unless_stopping(self) -> None:
         while not self._stopping:
             await asyncio.sleep(0.05)
+
+    async def follow_broker_instance(self) -> int:
+        """On a broker instance this service has not published to, replay the retention window.
+
+        Replaying means marking the window's published rows unpublished again, in the same transaction
+        that records the instance: a crash half-way leaves them unpublished, never forgotten. Answers the
+        number of rows put back.
+        """
+        if self._watch is None:
+            return 0
+        if self._check_instance:
+            # A new connection may be to a new broker: ask before publishing anything to it.
+            await self._watch.refresh()
+            self._check_instance = False
+        current = self._watch.instance
+        if current is None or current == self.instance or self._state is None:
+            return 0
+        state = self._state
+        model: Any = self._outbox
+        replayed = 0
+        async with self._db.sessions() as session:
+            stored = (await session.execute(select(state.c.value).where(state.c.name == BROKER_INSTANCE))).scalar()
+            if stored != current:
+                cutoff = utcnow() - self.retention
+                result = await session.execute(
+                    update(model).where(model.published_at.is_not(None), model.created_at >= cutoff)
+                    .values(published_at=None)
+                )
+                replayed = int(getattr(result, "rowcount", 0) or 0)
+                await session.execute(delete(state).where(state.c.name == BROKER_INSTANCE))
+                await session.execute(insert(state).values(name=BROKER_INSTANCE, value=current, updated_at=utcnow()))
+                await session.commit()
+                log.warning("outbox.replaying", service=self.service, rows=replayed, cluster_id=current,
+                            previous=stored, retention_days=self.retention.total_seconds() / 86400)
+        self.instance = current
+        return replayed
+
+    async def prune(self) -> int:
+        """Delete published rows created before the retention window; unpublished rows are never pruned."""
+        model: Any = self._outbox
+        cutoff = utcnow() - self.retention
+        async with self._db.sessions() as session:
+            result = await session.execute(
+                delete(model).where(model.published_at.is_not(None), model.created_at < cutoff)
+            )
+            await session.commit()
+        pruned = int(getattr(result, "rowcount", 0) or 0)
+        if pruned:
+            log.info("outbox.pruned", service=self.service, rows=pruned)
+        return pruned
+
+    async def _prune_when_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._next_prune:
+            self._next_prune = loop.time() + self._prune_every
+            await self.prune()
 
     async def publish_pending(self, limit: int = 500) -> int:
         producer = await self._ensure_producer()
@@ -147,13 +249,9 @@ class OutboxRelay:
                 return 0
             futures = []
             for row in rows:
-                headers = [
-                    ("ce_id", str(row.id).encode()),
-                    ("ce_type", row.payload["type"].encode()),
-                    ("content-type", b"application/cloudevents+json"),
-                ]
                 value = json.dumps(row.payload, separators=(",", ":")).encode()
-                futures.append(await producer.send(row.topic, value=value, key=row.key.encode(), headers=headers))
+                futures.append(await producer.send(row.topic, value=value, key=row.key.encode(),
+                                                   headers=message_headers(row, self.service)))
             await asyncio.gather(*futures)
             now = utcnow()
             for row in rows:
@@ -190,9 +288,30 @@ class Consumers:
         backoff_seconds: float = 0.2,
         fetch_max_wait_ms: int = 100,
         group_suffix: str = "",
+        *,
+        watch: BrokerWatch | None = None,
+        heartbeat_interval_ms: int = 100,
+        session_timeout_ms: int = 2000,
+        rebalance_timeout_ms: int = 2000,
     ) -> None:
         self.service = service
         self.group_suffix = group_suffix
+        # One group per service (replicas share its partitions); the inbox keeps one name per topic.
+        self.group_id = service + group_suffix
+        self._heartbeat_ms = heartbeat_interval_ms
+        self._session_timeout_ms = session_timeout_ms
+        self._rebalance_timeout_ms = rebalance_timeout_ms
+        self._subscriber: Any = None
+        self._repeats = 0
+        self.rewinds = 0
+        self._watch = watch
+        # The broker instance the current assignment is read from (None before the first assignment).
+        self._assigned_on: str | None = None
+        # Set by a new instance: the next assignment (the rejoin) is read from the start as well, since
+        # an offset committed to the new broker before the rewind is a position on the old one.
+        self._rewind_on_assign = False
+        if watch is not None:
+            watch.on_change(lambda _instance: self.rewind(on_assign_too=True))
         self._uow_factory = uow_factory
         self._inbox = inbox_model
         self._max_attempts = max_attempts
@@ -203,47 +322,135 @@ class Consumers:
         self.subscriptions: list[Subscription] = []
         self._task: asyncio.Task[None] | None = None
         self.connected = False
+        self.outages: OutageEpisodes | None = None
+        self.dead_letters: DeadLetters | None = None
 
     def subscribe(self, topic: str, handler: Handler) -> None:
         spec = spec_for(topic)
         consumer = f"{self.service}.{topic}"
-        sub = Subscription(spec, consumer, handler)
-        self.subscriptions.append(sub)
+        self.subscriptions.append(Subscription(spec, consumer, handler))
 
-        @self.broker.subscriber(
-            topic, group_id=consumer + self.group_suffix, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL, max_records=1,
-            fetch_max_wait_ms=self.fetch_max_wait_ms,
+    def _register(self) -> None:
+        """One FastStream subscriber (one aiokafka consumer, one group join) for all the service's topics."""
+        by_topic = {sub.spec.topic: sub for sub in self.subscriptions}
+        if self._watch is not None:
+            self._watch.topics.update(by_topic)
+        subscriber = self.broker.subscriber(
+            *by_topic, group_id=self.group_id, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL,
+            max_records=1, fetch_max_wait_ms=self.fetch_max_wait_ms, heartbeat_interval_ms=self._heartbeat_ms,
+            session_timeout_ms=self._session_timeout_ms, rebalance_timeout_ms=self._rebalance_timeout_ms,
+            listener=_RewindOnAssign(self),
         )
+
+        @subscriber
         async def _on_message(msg: KafkaMessage) -> None:
-            await self.dispatch(sub, msg)
+            record: Any = msg.raw_message
+            await self.dispatch(by_topic[record.topic], msg)
+
+        self._subscriber = subscriber
+
+    def rewind(self, *, on_assign_too: bool = False) -> None:
+        """A new broker instance holds only what was published since it started: read it from the start.
+
+        Called when the watch sees a new instance, and by the first assignment on a new instance (a
+        rejoin): offsets committed there before the rewind were positions on the old broker, so they
+        are not trusted. Offset 0, not a ListOffsets round trip; below a real log's start it resets
+        to earliest.
+        """
+        consumer = getattr(self._subscriber, "consumer", None)
+        instance = self._watch.instance if self._watch is not None else None
+        if consumer is None or instance is None:
+            return
+        self._assigned_on = instance
+        self._rewind_on_assign = self._rewind_on_assign or on_assign_too
+        try:
+            partitions = list(consumer.assignment())
+            for tp in partitions:
+                consumer.seek(tp, 0)
+        except Exception as exc:  # noqa: BLE001 - not assigned any more: the next assignment comes back here
+            log.info("consumers.rewind_skipped", service=self.service, error=type(exc).__name__)
+            return
+        self.rewinds += 1
+        log.warning("consumers.rewound", service=self.service, group=self.group_id, partitions=len(partitions))
+
+    async def on_assigned(self) -> None:
+        if self._watch is None:
+            return
+        try:  # may call rewind() itself, if the instance changed just now; never hold up the rebalance
+            await asyncio.wait_for(self._watch.refresh(), 3.0)
+        except TimeoutError:
+            pass
+        if self._rewind_on_assign or (
+                self._assigned_on is not None and self._watch.instance not in (None, self._assigned_on)):
+            self._rewind_on_assign = False
+            self.rewind()
+        elif self._assigned_on is None:
+            self._assigned_on = self._watch.instance
 
     async def dispatch(self, sub: Subscription, msg: KafkaMessage) -> None:
         raw: bytes = msg.body
         key = msg.raw_message.key
+        outcome, attempts, reason = await self.process(sub, raw, msg.headers)
+        if outcome in ("handled", "duplicate"):
+            # A replay brings many repeats: commit every 100th only (one round trip each); a restart in
+            # between only skips them again.
+            self._repeats = self._repeats + 1 if outcome == "duplicate" else 0
+            if outcome != "duplicate" or self._repeats % 100 == 0:
+                await self._ack(msg)
+            return
+        await self._dead_letter(sub, raw, key, reason, attempts=attempts, msg=msg)
+
+    async def process(self, sub: Subscription, raw: bytes, headers: dict[str, Any] | None = None) -> tuple[str, int, str]:
+        """Decode and handle one message: (`handled`|`duplicate`|`poison`|`failed`, attempts, reason).
+
+        Used for messages from the broker and for replays from the dead-letter table alike. While the
+        database is unreachable the attempt is not counted: an outage must not dead-letter good messages.
+        """
         try:
             envelope, payload = self.decode(sub.spec, raw)
         except PoisonMessage as exc:
-            await self._dead_letter(sub, raw, key, f"invalid message: {exc}", attempts=0, msg=msg)
-            return
+            return "poison", 0, f"invalid message: {exc}"
         error = ""
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                outcome = await self._handle_once(sub, envelope, payload)
-                EVENTS_CONSUMED.labels(self.service, sub.spec.topic, outcome).inc()
-                await msg.ack()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
-                error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
-                log.warning(
-                    "consumer.handler_failed", service=self.service, topic=sub.spec.topic,
-                    event_id=str(envelope.id), attempt=attempt, error=type(exc).__name__,
-                )
-                if attempt < self._max_attempts:
-                    await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
-        await self._dead_letter(sub, raw, key, f"handler failed {self._max_attempts} times: {error}",
-                                attempts=self._max_attempts, msg=msg)
+        attempt = 0
+        with tracing.consumer_span(self.service, sub.spec.topic, sub.consumer, envelope, headers):
+            while attempt < self._max_attempts:
+                attempt += 1
+                try:
+                    outcome = await self._handle_once(sub, envelope, payload)
+                    if self.outages is not None:
+                        self.outages.succeeded("database")
+                    EVENTS_CONSUMED.labels(self.service, sub.spec.topic, outcome).inc()
+                    if outcome == "duplicate":
+                        INBOX_DUPLICATES.labels(self.service, sub.consumer).inc()
+                    return outcome, attempt, ""
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
+                    if is_outage(exc):
+                        if self.outages is not None:
+                            self.outages.failed("database", exc)
+                        attempt -= 1
+                        await asyncio.sleep(1.0)
+                        continue
+                    error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+                    log.warning(
+                        "consumer.handler_failed", service=self.service, topic=sub.spec.topic,
+                        event_id=str(envelope.id), attempt=attempt, error=type(exc).__name__,
+                    )
+                    if attempt < self._max_attempts:
+                        await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+        return "failed", self._max_attempts, f"handler failed {self._max_attempts} times: {error}"
+
+    async def _ack(self, msg: KafkaMessage) -> None:
+        """Commit the offset. Handled is handled: a commit that fails (the broker restarting, a rebalance)
+        is not a handler failure; the message may come again, and the inbox recognises it."""
+        try:
+            # aiokafka retries some commit errors for ever (a topic the new broker lacks): bound the wait.
+            await asyncio.wait_for(msg.ack(), 3.0)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            log.info("consumer.commit_failed", service=self.service, error=type(exc).__name__)
 
     @staticmethod
     def decode(spec: EventSpec, raw: bytes) -> tuple[Envelope, EventPayload]:
@@ -285,37 +492,54 @@ class Consumers:
     async def _dead_letter(
         self, sub: Subscription, raw: bytes, key: bytes | None, reason: str, attempts: int, msg: KafkaMessage
     ) -> None:
-        headers = {
-            "dlq-reason": reason[:4000],
-            "dlq-topic": sub.spec.topic,
-            "dlq-partition": str(msg.raw_message.partition),
-            "dlq-offset": str(msg.raw_message.offset),
-            "dlq-consumer": sub.consumer,
-            "dlq-attempts": str(attempts),
-            "dlq-at": utcnow().isoformat(),
-        }
+        partition, offset = msg.raw_message.partition, msg.raw_message.offset
         try:
-            await self.broker.publish(raw, topic=sub.spec.dlq, key=key, headers=headers)
+            if self.dead_letters is not None:
+                attempts = await self.dead_letters.park(
+                    Parked(sub.consumer, sub.spec.topic, partition, offset, key, raw, reason, attempts))
+            await self.publish_dead_letter(sub, raw, key, reason, attempts, partition, offset)
         except Exception:
             # Not parked anywhere yet: do not move past it; it will be redelivered.
             await msg.nack()
             await asyncio.sleep(1.0)
             raise
         log.error("consumer.dead_lettered", service=self.service, topic=sub.spec.topic, dlq=sub.spec.dlq,
-                  offset=msg.raw_message.offset, attempts=attempts)
+                  offset=offset, attempts=attempts)
         EVENTS_CONSUMED.labels(self.service, sub.spec.topic, "dead_lettered").inc()
         await msg.ack()
 
+    async def publish_dead_letter(
+        self, sub: Subscription, raw: bytes, key: bytes | None, reason: str, attempts: int, partition: int, offset: int
+    ) -> None:
+        headers = {
+            "dlq-reason": reason[:4000],
+            "dlq-topic": sub.spec.topic,
+            "dlq-partition": str(partition),
+            "dlq-offset": str(offset),
+            "dlq-consumer": sub.consumer,
+            "dlq-attempts": str(attempts),
+            "dlq-at": utcnow().isoformat(),
+        }
+        await self.broker.publish(raw, topic=sub.spec.dlq, key=key, headers=headers)
+
+    def subscription(self, topic: str, consumer: str) -> Subscription | None:
+        return next((s for s in self.subscriptions if s.spec.topic == topic and s.consumer == consumer), None)
+
     def start(self) -> None:
         if self.subscriptions:
+            if self._subscriber is None:
+                self._register()
             self._task = asyncio.create_task(self._start_with_retry(), name=f"consumers-{self.service}")
 
     async def _start_with_retry(self) -> None:
         backoff = 0.5
+        started = asyncio.get_running_loop().time()
         while True:
             try:
                 await self.broker.start()
                 self.connected = True
+                log.info("consumers.joined", service=self.service, group=self.group_id,
+                         ms=round((asyncio.get_running_loop().time() - started) * 1000))
                 return
             except asyncio.CancelledError:
                 raise
@@ -337,3 +561,16 @@ class Consumers:
                 pass
         await self.broker.stop()
         self.connected = False
+
+
+class _RewindOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Partitions assigned after a broker instance change are read from the start (see Consumers.rewind)."""
+
+    def __init__(self, consumers: Consumers) -> None:
+        self._consumers = consumers
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self._consumers.on_assigned()

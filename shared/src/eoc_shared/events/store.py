@@ -32,7 +32,8 @@ class OutboxMixin:
     topic: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Indexed: the retention window (replay after broker loss, pruning) is counted from creation.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
@@ -48,6 +49,16 @@ class InboxMixin:
     topic: Mapped[str] = mapped_column(String(100))
     handled_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+
+class BusStateMixin:
+    """What the relay remembers about the bus across restarts: the broker instance (cluster id) it last
+    published to, so a start against a new, empty broker replays the retention window."""
+
+    __tablename__ = "bus_state"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 def naming_metadata() -> MetaData:

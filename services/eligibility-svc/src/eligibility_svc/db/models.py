@@ -11,7 +11,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eoc_shared.audit import AccessLogMixin
 from eoc_shared.db import JSONType, UTCDateTime, new_id
-from eoc_shared.events.store import event_tables, naming_metadata
+from eoc_shared.events.deadletters import DeadLetterMixin
+from eoc_shared.events.store import BusStateMixin, event_tables, naming_metadata
 
 
 class Base(DeclarativeBase):
@@ -19,6 +20,14 @@ class Base(DeclarativeBase):
 
 
 Outbox, Inbox = event_tables(Base)
+
+
+class BusState(BusStateMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
+    pass
 
 
 class RuleSetRecord(Base):

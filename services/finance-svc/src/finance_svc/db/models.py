@@ -20,7 +20,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eoc_shared.audit import AccessLogMixin
 from eoc_shared.db import JSONType, Money, UTCDateTime
-from eoc_shared.events.store import event_tables, naming_metadata
+from eoc_shared.events.deadletters import DeadLetterMixin
+from eoc_shared.events.store import BusStateMixin, event_tables, naming_metadata
 
 TOTAL = 20  # digits of summed money columns: a million children's savings fit with room to spare
 
@@ -30,6 +31,14 @@ class Base(DeclarativeBase):
 
 
 Outbox, Inbox = event_tables(Base)
+
+
+class BusState(BusStateMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
+    pass
 
 
 # --------------------------------------------------------------------------------------------- entered by people

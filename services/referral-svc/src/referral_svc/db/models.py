@@ -24,7 +24,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from eoc_shared.audit import AccessLogMixin
 from eoc_shared.db import JSONType, UTCDateTime, new_id
-from eoc_shared.events.store import event_tables, naming_metadata
+from eoc_shared.events.deadletters import DeadLetterMixin
+from eoc_shared.events.store import BusStateMixin, event_tables, naming_metadata
 
 
 class Base(DeclarativeBase):
@@ -32,6 +33,14 @@ class Base(DeclarativeBase):
 
 
 Outbox, Inbox = event_tables(Base)
+
+
+class BusState(BusStateMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
+    pass
 
 
 class Family(Base):
@@ -253,6 +262,21 @@ class AuditEntry(AccessLogMixin, Base):
     """Append-only: who read or changed which child's record, and when. No update or delete path exists."""
 
     __tablename__ = "audit_log"
+
+
+class TwelveMonthOutcome(Base):
+    """A child's 12-month follow-up result after one intervention, as outcomes-svc announced it
+    (`followup.recorded`): the last stage of the equity funnel."""
+
+    __tablename__ = "twelve_month_outcomes"
+
+    child_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    intervention_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    followup_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    living_situation: Mapped[str] = mapped_column(String(16))
+    re_referred: Mapped[bool] = mapped_column(Boolean)
+    observed_on: Mapped[date] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 # The pre-proceedings tables live in their own module; importing it here puts them in Base.metadata.
