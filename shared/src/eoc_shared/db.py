@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Numeric, String, event
+from sqlalchemy import JSON, DateTime, Numeric, String, event, insert
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -69,12 +69,18 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # One connection per service: SQLite has one writer at a time, and connections that compete for
+        # it sleep in SQLite's busy handler (up to 100 ms a turn); waiting in the pool's queue is cheaper.
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
+                                     pool_timeout=60)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: a commit is not fsynced, the checkpoint is. A power loss or OS crash may lose the
+            # last commits (never corrupts); a crash of the process alone loses nothing (docs/performance.md).
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
@@ -137,6 +143,22 @@ class UnitOfWork:
             )
         )
         self._events += 1
+
+    async def publish_many(self, event_type: str, events: Sequence[tuple[uuid.UUID | str, Any]]) -> None:
+        """Record many events of one type in the outbox with one multi-row INSERT (bulk paths: feed batches)."""
+        from eoc_shared.events.envelope import build_envelope
+
+        now = utcnow()
+        rows = []
+        for key, data in events:
+            envelope = build_envelope(event_type, key=str(key), data=data, source=self._source)
+            topic = envelope.pop("_topic")
+            rows.append({"id": uuid.UUID(envelope["id"]), "topic": topic, "key": str(key), "payload": envelope,
+                         "created_at": now, "published_at": None, "attempts": 0})
+        table = self._outbox_model.__table__  # type: ignore[attr-defined]
+        for start in range(0, len(rows), 500):
+            await self.session.execute(insert(table), rows[start:start + 500])
+        self._events += len(rows)
 
     async def commit(self) -> None:
         await self.session.commit()

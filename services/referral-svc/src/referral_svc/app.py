@@ -12,6 +12,7 @@ from referral_svc import escalations
 from referral_svc.api.routes import router
 from referral_svc.db.models import Inbox, Outbox
 from referral_svc.events import handlers
+from referral_svc.feed_intake import GroupCommit
 from referral_svc.settings import ReferralSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -31,10 +32,12 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
     settings = settings or ReferralSettings()
     runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS)
     handlers.register(runtime.consumers)
-    return create_service_app(
+    app = create_service_app(
         runtime,
         title="Edge of Care — referral service",
         description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
         routers=[router],
         on_start=_start_timers(settings),
     )
+    app.state.feed_group = GroupCommit(runtime.uow)
+    return app
