@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Numeric, String, event, insert
+from sqlalchemy import JSON, DateTime, Numeric, String, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -155,9 +155,10 @@ class UnitOfWork:
             topic = envelope.pop("_topic")
             rows.append({"id": uuid.UUID(envelope["id"]), "topic": topic, "key": str(key), "payload": envelope,
                          "created_at": now, "published_at": None, "attempts": 0})
-        table = self._outbox_model.__table__  # type: ignore[attr-defined]
-        for start in range(0, len(rows), 500):
-            await self.session.execute(insert(table), rows[start:start + 500])
+        from eoc_shared.bulk import insert_rows
+
+        for start in range(0, len(rows), 5000):
+            await insert_rows(self.session, self._outbox_model.__table__, rows[start:start + 5000])  # type: ignore[attr-defined]
         self._events += len(rows)
 
     async def commit(self) -> None:

@@ -114,7 +114,8 @@ async def _store(uow: UnitOfWork, rows: FeedRows, events: list[IncomingEvent], i
             continue
         outcomes[position] = Outcome("accepted", record["id"])
         if record["child_id"] is not None:
-            announce.append((record["child_id"], PartnerEventReceived(
+            # Built from values already checked: construct, not validate again (a tenth of a batch's time).
+            announce.append((record["child_id"], PartnerEventReceived.model_construct(
                 partner_event_id=record["id"], child_id=record["child_id"], source=record["source"],
                 kind=record["kind"], occurred_at=record["occurred_at"],
             )))

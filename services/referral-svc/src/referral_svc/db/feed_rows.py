@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, insert, or_, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import TEXT, Table, and_, any_, bindparam, cast, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eoc_shared.bulk import insert_rows
 from referral_svc.db.models import AuditEntry, Child, PartnerEvent
 
 #: keeps every IN list and multi-row VALUES well under both databases' bind-parameter limits
@@ -36,14 +37,20 @@ class FeedRows:
     async def existing(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
         """(source, external_id) → id of the events already stored."""
         found: dict[tuple[str, str], uuid.UUID] = {}
-        for chunk in _chunks(sorted(set(keys))):
-            where: ColumnElement[bool]
-            if self._dialect == "postgresql":
-                where = tuple_(PartnerEvent.source, PartnerEvent.external_id).in_(list(chunk))
-            else:  # SQLite before 3.37 has no row values in IN; an OR of ANDs is as good for a chunk
-                where = or_(*(and_(PartnerEvent.source == s, PartnerEvent.external_id == e) for s, e in chunk))
-            stmt = select(PartnerEvent.source, PartnerEvent.external_id, PartnerEvent.id).where(where)
-            for source, external_id, event_id in await self.session.execute(stmt):
+        unique = sorted(set(keys))
+        if self._dialect == "postgresql":  # two array parameters, however many keys
+            stmt = text("SELECT p.source, p.external_id, p.id FROM partner_events p JOIN unnest("
+                        "CAST(:sources AS TEXT[]), CAST(:external_ids AS TEXT[])) AS k(s, e) "
+                        "ON p.source = k.s AND p.external_id = k.e").columns(
+                PartnerEvent.source, PartnerEvent.external_id, PartnerEvent.id)
+            result = await self.session.execute(stmt, {"sources": [k[0] for k in unique],
+                                                       "external_ids": [k[1] for k in unique]})
+            return {(source, external_id): event_id for source, external_id, event_id in result}
+        for chunk in _chunks(unique):
+            # SQLite before 3.37 has no row values in IN; an OR of ANDs is as good for a chunk
+            where = or_(*(and_(PartnerEvent.source == s, PartnerEvent.external_id == e) for s, e in chunk))
+            stmt2 = select(PartnerEvent.source, PartnerEvent.external_id, PartnerEvent.id).where(where)
+            for source, external_id, event_id in await self.session.execute(stmt2):
                 found[(source, external_id)] = event_id
         return found
 
@@ -51,7 +58,13 @@ class FeedRows:
         """la_child_id or nhs_number → (child id, the NHS number on that child's record)."""
         col = getattr(Child, column)
         found: dict[str, tuple[uuid.UUID, str | None]] = {}
-        for chunk in _chunks(sorted(set(values))):
+        unique = sorted(set(values))
+        if not unique:
+            return found
+        if self._dialect == "postgresql":
+            stmt = select(col, Child.id, Child.nhs_number).where(col == any_(cast(bindparam("v", unique), ARRAY(TEXT))))
+            return {value: (child_id, nhs) for value, child_id, nhs in await self.session.execute(stmt)}
+        for chunk in _chunks(unique):
             stmt = select(col, Child.id, Child.nhs_number).where(col.in_(list(chunk)))
             for value, child_id, nhs in await self.session.execute(stmt):
                 found[value] = (child_id, nhs)
@@ -60,14 +73,12 @@ class FeedRows:
     async def insert_new(self, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
         """Insert the events; answers the ids really inserted. A row whose (source, external_id) another
         transaction stored meanwhile is skipped (ON CONFLICT DO NOTHING), never an error."""
-        make = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
         inserted: set[uuid.UUID] = set()
-        for chunk in _chunks(rows):
-            stmt = make(_EVENTS).on_conflict_do_nothing(index_elements=["source", "external_id"])
-            result = await self.session.execute(stmt.returning(_EVENTS.c.id), list(chunk))
-            inserted.update(result.scalars())
+        for chunk in _chunks(rows, 5000):
+            inserted.update(await insert_rows(self.session, _EVENTS, chunk, skip_conflicts_on=("source", "external_id"),
+                                              returning="id"))
         return inserted
 
     async def audit(self, rows: Sequence[dict[str, Any]]) -> None:
-        for chunk in _chunks(rows):
-            await self.session.execute(insert(_AUDIT), list(chunk))
+        for chunk in _chunks(rows, 5000):
+            await insert_rows(self.session, _AUDIT, chunk)
