@@ -44,6 +44,7 @@ class ServiceRuntime:
             self.name, settings.kafka_bootstrap, self.uow, inbox_model,
             max_attempts=settings.consumer_max_attempts, backoff_seconds=settings.consumer_backoff_seconds,
             fetch_max_wait_ms=settings.consumer_fetch_wait_ms, group_suffix=settings.consumer_group_suffix,
+            fetch_max_wait_ms_by_topic=settings.consumer_fetch_wait_ms_by_topic,
         )
         self.verifier = TokenVerifier(settings)
         self.background: list[asyncio.Task[Any]] = []

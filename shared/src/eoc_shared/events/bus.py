@@ -26,7 +26,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from eoc_shared.db import Database, UnitOfWork, utcnow
@@ -53,6 +53,11 @@ def producer_for(bootstrap: str) -> AIOKafkaProducer:
         retry_backoff_ms=200,
         linger_ms=0,
     )
+
+
+# Replicas share one outbox: one relay round at a time (the lock ends with the round's transaction), so the
+# events of one key are never sent by two relays side by side, out of order; SKIP LOCKED keeps rows single.
+_ONE_RELAY_AT_A_TIME = text("SELECT pg_try_advisory_xact_lock(hashtext('eoc.outbox.relay'))")
 
 
 class OutboxRelay:
@@ -140,6 +145,8 @@ class OutboxRelay:
         producer = await self._ensure_producer()
         model = self._outbox
         async with self._db.sessions() as session:
+            if self._db.is_postgres and not (await session.execute(_ONE_RELAY_AT_A_TIME)).scalar_one():
+                return 0  # another replica's relay is publishing a round; rows go out in order, by one of us
             # Columns, not ORM objects: loading and flushing hundreds of objects per round cost more than sending.
             stmt = (select(model.seq, model.id, model.topic, model.key, model.payload)
                     .where(model.published_at.is_(None)).order_by(model.seq).limit(limit))
@@ -192,6 +199,7 @@ class Consumers:
         backoff_seconds: float = 0.2,
         fetch_max_wait_ms: int = 100,
         group_suffix: str = "",
+        fetch_max_wait_ms_by_topic: dict[str, int] | None = None,
     ) -> None:
         self.service = service
         self.group_suffix = group_suffix
@@ -202,6 +210,7 @@ class Consumers:
         self.broker = KafkaBroker(bootstrap, enable_idempotence=False, logger=None)
         # Tansu answers an empty fetch only when the wait expires, so this bounds each hop's latency.
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.fetch_max_wait_ms_by_topic = fetch_max_wait_ms_by_topic or {}
         self.subscriptions: list[Subscription] = []
         self._task: asyncio.Task[None] | None = None
         self.connected = False
@@ -214,7 +223,7 @@ class Consumers:
 
         @self.broker.subscriber(
             topic, group_id=consumer + self.group_suffix, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL, max_records=1,
-            fetch_max_wait_ms=self.fetch_max_wait_ms,
+            fetch_max_wait_ms=self.fetch_max_wait_ms_by_topic.get(topic, self.fetch_max_wait_ms),
         )
         async def _on_message(msg: KafkaMessage) -> None:
             await self.dispatch(sub, msg)
