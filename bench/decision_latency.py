@@ -67,7 +67,10 @@ class Decisions:
 async def _one(client: httpx.AsyncClient, decisions: Decisions, family_id: str, child_id: str,
                timeout: float = 30.0) -> float:
     t0 = time.perf_counter()
-    r = await client.post("/referrals", json=referral_body(family_id, [child_id]))
+    try:
+        r = await client.post("/referrals", json=referral_body(family_id, [child_id]))
+    except httpx.TransportError:
+        return float("inf")
     r.raise_for_status()
     rid = r.json()["id"]
     try:
@@ -83,7 +86,7 @@ async def _one(client: httpx.AsyncClient, decisions: Decisions, family_id: str, 
 
 async def run_rate(base: str, bootstrap: str, social: str, rate: float, seconds: float) -> list[float]:
     n = int(rate * seconds)
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {social}"}, timeout=30,
                                  limits=limits) as client, Decisions(bootstrap) as decisions:
         cases = await _prepare(client, n)
