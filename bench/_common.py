@@ -62,11 +62,12 @@ FEED_LUA = textwrap.dedent(
 )
 
 
-def wrk(url: str, *, seconds: int = 10, connections: int = 16, script: str | None = None) -> dict[str, float]:
+def wrk(url: str, *, seconds: int = 10, connections: int = 16, script: str | None = None,
+        timeout: int = 2) -> dict[str, float]:
     """Run wrk -t1 -cN -dS; answers req/s, mean latency (ms), non-2xx count."""
     if shutil.which(WRK) is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install -y wrk)")
-    argv = [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    argv = [WRK, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", f"{timeout}s"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         if script:
             f.write(script)
@@ -101,7 +102,7 @@ def hello_server() -> Iterator[str]:
     with tempfile.TemporaryDirectory() as tmp:
         Path(tmp, "hello_app.py").write_text(HELLO_APP)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "hello_app:app", "--port", str(port), "--loop", "uvloop",
+            [sys.executable, "-m", "uvicorn", "hello_app:app", "--port", str(port), "--host", "127.0.0.1", "--loop", "uvloop",
              "--http", "httptools", "--no-access-log", "--log-level", "warning"],
             cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
@@ -118,6 +119,28 @@ def hello_server() -> Iterator[str]:
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=15)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far: on a loaded machine, work per CPU-second is steadier than per second."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def pid_on_port(port: int) -> int:
+    out = subprocess.run(["pgrep", "-f", "--", f"--port {port} "], capture_output=True, text=True).stdout.split()
+    return int(out[0])
+
+
+def hello_cpu(seconds: int = 10, connections: int = 16) -> tuple[float, float]:
+    """(req/s, requests per CPU-second of the hello process)."""
+    with hello_server() as url:
+        wrk(url, seconds=2, connections=connections)
+        pid = pid_on_port(int(url.rsplit(":", 1)[1].split("/")[0]))
+        before = cpu_seconds(pid)
+        r = wrk(url, seconds=seconds, connections=connections)
+        used = cpu_seconds(pid) - before
+        return r["rps"], r["rps"] * seconds / max(used, 1e-9)
 
 
 def hello_rps(seconds: int = 10, connections: int = 16) -> float:

@@ -3,7 +3,8 @@
 Run: .venv/bin/python bench/feed_throughput.py [--seconds 10] [--compare REF] [--modes allinone,distributed]
 Each request is a new partner event (new external_id) for a child that exists, `wrk -t1 -c16`.
 all-in-one: through `eoc up` (SQLite); distributed: straight to referral-svc's own port (PostgreSQL).
-`--compare REF` runs the same figures for a git commit (e.g. main) in the same run. Goal: ≥ 20 % of hello.
+`--compare REF` runs the same figures for a git commit (e.g. main) in the same run. The hello endpoint is
+measured right before each figure. Goal: ≥ 20 % of hello.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from _common import checkout, feed_script, hello_rps, make_child, platform, ratio, service_ports, token, wrk
+from _common import checkout, feed_script, hello_server, make_child, platform, ratio, service_ports, token, wrk
 
 FAMILY_LUA = textwrap.dedent(
     """
@@ -44,7 +45,7 @@ CHILD_LUA = textwrap.dedent(
 )
 
 
-def measure(mode: str, env: dict[str, str], seconds: int, hello: float, label: str) -> dict[str, float]:
+def measure(mode: str, env: dict[str, str], seconds: int, hello_url: str, label: str) -> dict[str, float]:
     import uuid
 
     results: dict[str, float] = {}
@@ -61,6 +62,8 @@ def measure(mode: str, env: dict[str, str], seconds: int, hello: float, label: s
             ("family", FAMILY_LUA % {"token": social, "prefix": uuid.uuid4().hex[:8]}),
             ("child", CHILD_LUA % {"token": social, "prefix": uuid.uuid4().hex[:8], "family_id": family_id}),
         ):
+            # The hello endpoint right before each figure: the machine's load moves within a run.
+            hello = wrk(hello_url, seconds=max(3, seconds // 2))["rps"]
             r = wrk(target + "/", seconds=seconds, script=script)
             results[name] = r["rps"]
             print(f"[{label}] {mode:11s} {name:10s}: {ratio(r['rps'], hello)}, mean {r['mean_ms']:.1f} ms"
@@ -74,14 +77,13 @@ def main() -> None:
     parser.add_argument("--compare", help="a git commit to measure side by side (e.g. main)")
     parser.add_argument("--modes", default="allinone,distributed")
     args = parser.parse_args()
-    hello = hello_rps(args.seconds)
-    print(f"hello endpoint: {hello:,.0f} req/s", flush=True)
-    for mode in args.modes.split(","):
-        if args.compare:
-            with checkout(args.compare) as env:
-                measure(mode, env, args.seconds, hello, args.compare)
-        measure(mode, {}, args.seconds, hello, "this")
-    print(f"hello endpoint again: {hello_rps(args.seconds):,.0f} req/s")
+    with hello_server() as hello_url:
+        wrk(hello_url, seconds=2)  # warm-up
+        for mode in args.modes.split(","):
+            if args.compare:
+                with checkout(args.compare) as env:
+                    measure(mode, env, args.seconds, hello_url, args.compare)
+            measure(mode, {}, args.seconds, hello_url, "this")
 
 
 if __name__ == "__main__":

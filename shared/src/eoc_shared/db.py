@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -23,6 +24,12 @@ def utcnow() -> datetime:
 
 def new_id() -> uuid.UUID:
     return uuid.uuid4()
+
+
+def new_ids(n: int) -> list[uuid.UUID]:
+    """n random (version 4) UUIDs from one read of the OS's random source, for bulk paths."""
+    raw = os.urandom(16 * n)
+    return [uuid.UUID(bytes=raw[i:i + 16], version=4) for i in range(0, 16 * n, 16)]
 
 
 class Money(TypeDecorator[Decimal]):
@@ -150,10 +157,11 @@ class UnitOfWork:
 
         now = utcnow()
         rows = []
-        for key, data in events:
-            envelope = build_envelope(event_type, key=str(key), data=data, source=self._source)
+        ids = new_ids(len(events))
+        for (key, data), event_id in zip(events, ids, strict=True):
+            envelope = build_envelope(event_type, key=str(key), data=data, source=self._source, event_id=event_id)
             topic = envelope.pop("_topic")
-            rows.append({"id": uuid.UUID(envelope["id"]), "topic": topic, "key": str(key), "payload": envelope,
+            rows.append({"id": event_id, "topic": topic, "key": str(key), "payload": envelope,
                          "created_at": now, "published_at": None, "attempts": 0})
         from eoc_shared.bulk import insert_rows
 

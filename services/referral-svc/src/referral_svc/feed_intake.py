@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import structlog
 
-from eoc_shared.db import UnitOfWork, utcnow
+from eoc_shared.db import UnitOfWork, new_ids, utcnow
 from eoc_shared.events.schemas import PartnerEventReceived
 from referral_svc.acting import Acting
 from referral_svc.db.feed_rows import FeedRows
@@ -64,20 +64,21 @@ async def receive_many(uow: UnitOfWork, events: Sequence[IncomingEvent]) -> list
     now = utcnow()
     known = await rows.existing([(e.source, e.external_id) for e in events])
     outcomes: list[Outcome | None] = [None] * len(events)
-    new_ids: dict[tuple[str, str], uuid.UUID] = {}
+    new_ids_by_key: dict[tuple[str, str], uuid.UUID] = {}
     fresh: list[int] = []
+    ids = iter(new_ids(len(events)))
     for i, event in enumerate(events):
         key = (event.source, event.external_id)
-        seen = known.get(key) or new_ids.get(key)
+        seen = known.get(key) or new_ids_by_key.get(key)
         if seen is not None:  # a repeat changes nothing, whatever else it says
             outcomes[i] = Outcome("duplicate", seen)
         elif event.occurred_at > now + CLOCK_SKEW:
             outcomes[i] = Outcome("invalid", errors=(FieldError("occurred_at", "is in the future"),))
         else:
-            new_ids[key] = uuid.uuid4()
+            new_ids_by_key[key] = next(ids)
             fresh.append(i)
     if fresh:
-        await _store(uow, rows, [events[i] for i in fresh], [new_ids[(events[i].source, events[i].external_id)]
+        await _store(uow, rows, [events[i] for i in fresh], [new_ids_by_key[(events[i].source, events[i].external_id)]
                                                              for i in fresh], now, outcomes, fresh)
     return [o if o is not None else Outcome("invalid") for o in outcomes]
 

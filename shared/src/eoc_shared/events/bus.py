@@ -165,7 +165,8 @@ class OutboxRelay:
                 value = json.dumps(row.payload, separators=(",", ":")).encode()
                 futures.append(await producer.send(row.topic, value=value, key=row.key.encode(), headers=headers))
             await asyncio.gather(*futures)
-            await session.execute(update(model).where(model.seq.in_([row.seq for row in rows])).values(published_at=utcnow()))
+            await session.execute(update(model).where(model.seq.in_([row.seq for row in rows])).values(published_at=utcnow())
+                                  .execution_options(synchronize_session=False))
             for topic, n in Counter(row.topic for row in rows).items():
                 EVENTS_PUBLISHED.labels(self.service, topic).inc(n)
             await session.commit()
