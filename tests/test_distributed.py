@@ -190,6 +190,10 @@ def test_the_gateway_limits_bodies_and_unknown_paths(distributed: Running) -> No
     big = httpx.post(f"{distributed.base}/referrals/families", content=b"x" * (3 * 1024 * 1024),
                      headers={"content-type": "application/json"})
     assert big.status_code == 413 and big.headers["content-type"].startswith("application/problem+json")
+    # streamed without a Content-Length, 10 MB in 1 MB chunks: refused as well (contract v1.1)
+    chunked = httpx.post(f"{distributed.base}/referrals/families", content=iter([b"x" * (1024 * 1024)] * 10),
+                         headers={"content-type": "application/json"})
+    assert chunked.status_code == 413 and chunked.headers["content-type"].startswith("application/problem+json")
     nowhere = httpx.get(f"{distributed.base}/nowhere")
     assert nowhere.status_code == 404 and nowhere.json()["status"] == 404
 

@@ -56,7 +56,7 @@ async def test_migrations_match_the_models_on_sqlite(service: str, tmp_path: Pat
     assert await _drift(f"sqlite+aiosqlite:///{tmp_path / service}.db", migrations, metadata) == []
 
 
-APPEND_ONLY = {"referral": "audit_log", "outcomes": "access_log", "finance": "access_log"}
+APPEND_ONLY = {"referral": "audit_log", "eligibility": "access_log", "outcomes": "access_log", "finance": "access_log"}
 
 
 @pytest.mark.parametrize("service", list(APPEND_ONLY))

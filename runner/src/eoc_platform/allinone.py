@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from eligibility_svc.app import create_app as create_eligibility
 from eligibility_svc.settings import EligibilitySettings
+from eoc_platform.body_limit import BodyLimit
 from finance_svc.app import create_app as create_finance
 from finance_svc.settings import FinanceSettings
 from outcomes_svc.app import create_app as create_outcomes
@@ -37,8 +38,15 @@ class PrefixDispatcher:
     def __init__(self, routes: list[tuple[str, Any]], fallback: Any) -> None:
         self.routes = routes
         self.fallback = fallback
+        self.limited = BodyLimit(self.route)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":  # bodies over 2 MB are refused here, before any service reads them
+            await self.limited(scope, receive, send)
+            return
+        await self.route(scope, receive, send)
+
+    async def route(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket"):
             path = scope["path"]
             for prefix, app in self.routes:

@@ -79,7 +79,7 @@ def make_engine(url: str) -> AsyncEngine:
         # One connection per service: SQLite has one writer at a time, and connections that compete for
         # it sleep in SQLite's busy handler (up to 100 ms a turn); waiting in the pool's queue is cheaper.
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
-                                     pool_timeout=60)
+                                     pool_timeout=60, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -93,7 +93,7 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
 
 
 class Database:

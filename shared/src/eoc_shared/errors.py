@@ -105,7 +105,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("request.failed", path=request.url.path, error=type(exc).__name__)
+        # One line, ids and codes only: the exception's text may quote bound values (SQL parameters).
+        route = getattr(request.scope.get("route"), "path", None)
+        log.error("request.failed", error=type(exc).__name__, method=request.method, route=route or "unmatched",
+                  request_id=getattr(request.state, "request_id", None))
         return problem(
             500, "Unexpected error",
             "the service could not complete this request; nothing was changed. Quote the request id to support.",

@@ -21,6 +21,36 @@ def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, 
     return event_dict
 
 
+#: loggers whose records may carry a traceback of a failed request or task; they keep one line without it
+TRACEBACK_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.asgi", "starlette", "fastapi", "asyncio",
+                     "sqlalchemy", "faststream", "aiokafka", "kafka")
+
+
+class NoTraceback(logging.Filter):
+    """A traceback repeats the bound values of every frame and exception (SQL parameters, request
+    bodies), so a record keeps its own message and the error's type, never the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info or record.exc_text or record.stack_info:
+            exc = record.exc_info[1] if record.exc_info else None
+            error = type(exc).__name__ if exc is not None else "unknown"
+            record.msg = f"{str(record.msg).strip()} (error={error}; traceback withheld)"
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+def withhold_tracebacks() -> None:
+    """Install NoTraceback on the loggers of every layer and on the root handlers; idempotent. Logger
+    filters survive uvicorn's own logging set-up, which replaces handlers but keeps filters."""
+    for name in ("", *TRACEBACK_LOGGERS):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, NoTraceback) for f in logger.filters):
+            logger.addFilter(NoTraceback())
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, NoTraceback) for f in handler.filters):
+            handler.addFilter(NoTraceback())
+
+
 def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
     renderer = structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer(colors=False)
     structlog.configure(
@@ -38,3 +68,4 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
     for noisy in ("aiokafka", "faststream", "kafka"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    withhold_tracebacks()

@@ -9,8 +9,10 @@ from fastapi import FastAPI
 from eligibility_svc import decisions
 from eligibility_svc.api.routes import install_error_paths, router
 from eligibility_svc.db.models import Inbox, Outbox
+from eligibility_svc.db.repositories import AccessLog
 from eligibility_svc.events import handlers
 from eligibility_svc.settings import EligibilitySettings
+from eoc_shared.audit import audit_router
 from eoc_shared.service import ServiceRuntime, create_service_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -30,7 +32,7 @@ def create_app(settings: EligibilitySettings | None = None) -> FastAPI:
         title="Edge of Care — eligibility service",
         description="Programme catalogue, versioned rules as data, explained decisions, what-if assessments, "
         "and the rejection report.",
-        routers=[router],
+        routers=[audit_router("/eligibility", AccessLog), router],
         on_start=_seed,
     )
     install_error_paths(app)

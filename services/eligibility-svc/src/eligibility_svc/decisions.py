@@ -13,16 +13,19 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
+from eligibility_svc.acting import Acting
 from eligibility_svc.db.models import DecisionRecord, RuleSetRecord
-from eligibility_svc.db.repositories import Decisions, RuleSets
+from eligibility_svc.db.repositories import AccessLog, CasePractitioners, Decisions, RuleSets
 from eligibility_svc.domain import engine
 from eligibility_svc.domain.ruleset import MAX_VERSION, FieldPath
 from eoc_shared import finyear
 from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
-from eoc_shared.errors import Conflict, NotFound
+from eoc_shared.errors import Conflict, Forbidden, NotFound
 from eoc_shared.events.envelope import Envelope
 from eoc_shared.events.schemas import EligibilityDecided, ProgrammeDecision, ReferralCreated, ReferralUpdated
+
+NOT_THEIR_CASE = "a practitioner may read only the cases of their own interventions"
 
 #: `referral.updated` is decided again only when one of these facts changed.
 DECISIVE_CHANGES = frozenset({"children", "risk_factors", "threshold_for_removal_met"})
@@ -162,6 +165,7 @@ async def decide_referral(
         programmes=result["programmes"],
         decided_at=utcnow(),
         referred_on=referral.referred_on,
+        child_ids=[str(c.child_id) for c in referral.children],
         trigger_event_id=event.id,
         trigger=event.topic,
     )
@@ -181,18 +185,42 @@ async def decide_referral(
     return record
 
 
-async def latest_decision(uow: UnitOfWork, referral_id: uuid.UUID) -> DecisionRecord:
+async def latest_decision(uow: UnitOfWork, referral_id: uuid.UUID, acting: Acting) -> DecisionRecord:
+    await ensure_may_read(uow, acting, referral_id)
     record = await Decisions(uow.session).latest(referral_id)
     if record is None:
         raise NotFound(f"no eligibility decision has been made for referral {referral_id}")
+    _audit_read(uow, acting, [record])
     return record
 
 
-async def decision_history(uow: UnitOfWork, referral_id: uuid.UUID) -> list[DecisionRecord]:
+async def decision_history(uow: UnitOfWork, referral_id: uuid.UUID, acting: Acting) -> list[DecisionRecord]:
+    await ensure_may_read(uow, acting, referral_id)
     records = list(await Decisions(uow.session).history(referral_id))
     if not records:
         raise NotFound(f"no eligibility decision has been made for referral {referral_id}")
+    _audit_read(uow, acting, records)
     return records
+
+
+# ------------------------------------------------------------------------------------------ who may read
+
+async def ensure_may_read(uow: UnitOfWork, acting: Acting, referral_id: uuid.UUID) -> None:
+    """A practitioner reads only the decisions of cases they work (as referral-svc scopes its cases):
+    decisions name factors such as sexual_abuse_active or psychosis."""
+    if acting.is_practitioner and not await CasePractitioners(uow.session).works(acting.actor, referral_id):
+        raise Forbidden(NOT_THEIR_CASE)
+
+
+async def note_practitioner(uow: UnitOfWork, referral_id: uuid.UUID, practitioner: str | None) -> None:
+    """`intervention.started` / `intervention.closed` name who works the case; kept to scope their reads."""
+    if practitioner:
+        await CasePractitioners(uow.session).add(referral_id, practitioner, utcnow())
+
+
+def _audit_read(uow: UnitOfWork, acting: Acting, records: list[DecisionRecord]) -> None:
+    children = [uuid.UUID(c) for r in records for c in (r.child_ids or [])]
+    AccessLog(uow.session).record(acting, "decision.read", children)
 
 
 def decision_view(record: DecisionRecord) -> dict[str, Any]:

@@ -233,7 +233,7 @@ async def read_projection(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) 
     if projection is None:
         raise NotFound(f"finance has no projection for child {child_id}: projections are made when a referral "
                        "for the child arrives", field="child_id")
-    AccessLog(uow.session).record(acting.actor, acting.role, "projection.read", [child_id], acting.request_id)
+    AccessLog(uow.session).record(acting, "projection.read", [child_id])
     return projection
 
 
@@ -270,7 +270,7 @@ async def verify_projection(
             )
     _change(uow, projection, placement_type=placement_type, daily_rate=daily_rate, status=rules.VERIFIED,
             basis=basis, changed_by=verified_by, recorded_by=acting.actor)
-    AccessLog(session).record(acting.actor, acting.role, "projection.verify", [child_id], acting.request_id)
+    AccessLog(session).record(acting, "projection.verify", [child_id])
     await session.flush()
     await _recompute(session, [child_id])
     return projection
@@ -539,8 +539,7 @@ async def high_cost(uow: UnitOfWork, fy: int, limit: int, offset: int, acting: A
         }
         for entry, projection in rows
     ]
-    AccessLog(uow.session).record(acting.actor, acting.role, "projection.list_high_cost",
-                                  [i["child_id"] for i in items], acting.request_id)
+    AccessLog(uow.session).record(acting, "projection.list_high_cost", [i["child_id"] for i in items])
     return {
         "financial_year": label(fy),
         "threshold_daily_rate": HIGH_COST_DAILY_RATE,

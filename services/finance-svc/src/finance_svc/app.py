@@ -7,10 +7,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from eoc_shared.audit import audit_router
 from eoc_shared.service import ServiceRuntime, create_service_app
 from finance_svc import accounting
 from finance_svc.api.routes import router
 from finance_svc.db.models import Inbox, Outbox
+from finance_svc.db.repositories import AccessLog
 from finance_svc.events import handlers
 from finance_svc.settings import FinanceSettings
 
@@ -35,6 +37,6 @@ def create_app(settings: FinanceSettings | None = None) -> FastAPI:
         title="Edge of Care — finance service",
         description="Placement rates, projected cost avoided per child, savings by financial year against "
         "targets, value for money per programme, and the Family Therapies Board's quarterly paper.",
-        routers=[router],
+        routers=[audit_router("/finance", AccessLog), router],
         on_start=_seed,
     )

@@ -7,10 +7,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from eoc_shared.audit import audit_router
 from eoc_shared.service import ServiceRuntime, create_service_app
 from outcomes_svc import scheduling
 from outcomes_svc.api.routes import router
 from outcomes_svc.db.models import Inbox, Outbox
+from outcomes_svc.db.repositories import AccessLogRepo
 from outcomes_svc.events import handlers
 from outcomes_svc.settings import OutcomesSettings
 
@@ -37,6 +39,6 @@ def create_app(settings: OutcomesSettings | None = None) -> FastAPI:
         title="Edge of Care — outcomes service",
         description="Follow-ups to five years after each closed intervention, followup.due, detection of care "
         "entries, custody and re-referrals, sustainability figures and the survival estimate.",
-        routers=[router],
+        routers=[audit_router("/outcomes", AccessLogRepo), router],
         on_start=_start_scheduler(settings),
     )

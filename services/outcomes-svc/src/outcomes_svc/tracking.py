@@ -19,6 +19,7 @@ from eoc_shared.errors import Conflict, Forbidden, Invalid, NotFound
 from eoc_shared.events.schemas import FollowupRecorded, InterventionClosed
 from eoc_shared.finyear import financial_year_of
 from eoc_shared.vocab import LivingSituation
+from outcomes_svc import care_applications
 from outcomes_svc.acting import Acting
 from outcomes_svc.db.models import Closure, Followup
 from outcomes_svc.db.repositories import AccessLogRepo, Closures, Followups, Signals, lock_children
@@ -129,7 +130,9 @@ async def child_followups(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) 
     followups = [f for f in await Followups(uow.session).of_child(child_id) if f.closure_id in closures]
     if followups:
         AccessLogRepo(uow.session).record(acting, "outcomes.followups_read", [child_id])
-    return [followup_view(f, closures[f.closure_id]) for f in followups]
+    views = [followup_view(f, closures[f.closure_id]) for f in followups]
+    await care_applications.annotate(uow, child_id, views, closures)
+    return views
 
 
 async def child_record(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> dict[str, Any]:

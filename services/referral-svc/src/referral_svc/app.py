@@ -7,10 +7,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from eoc_shared.audit import audit_router
 from eoc_shared.service import ServiceRuntime, create_service_app
 from referral_svc import escalations
+from referral_svc.api.pre_proceedings import router as pre_proceedings_router
 from referral_svc.api.routes import router
+from referral_svc.case_history import child_known
 from referral_svc.db.models import Inbox, Outbox
+from referral_svc.db.repositories import AuditLog
 from referral_svc.events import handlers
 from referral_svc.feed_intake import GroupCommit
 from referral_svc.settings import ReferralSettings
@@ -36,7 +40,8 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
         runtime,
         title="Edge of Care — referral service",
         description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
-        routers=[router],
+        # fixed paths before /{referral_id}: the audit router and pre-proceedings
+        routers=[audit_router("/referrals", AuditLog, known=child_known), pre_proceedings_router, router],
         on_start=_start_timers(settings),
     )
     app.state.feed_group = GroupCommit(runtime.uow)

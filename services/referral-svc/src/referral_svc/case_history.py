@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from eoc_shared.db import UnitOfWork
 from eoc_shared.errors import NotFound
+from referral_svc import pre_proceedings
 from referral_svc.access import ensure_may_read
 from referral_svc.acting import Acting
 from referral_svc.db.repositories import (
@@ -67,6 +69,8 @@ async def timeline(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> list
             living = f"; {mine['living_situation'].replace('_', ' ')}" if mine else ""
             items.append(TimelineItem(start_of(iv.closed_on), "intervention.closed", OWN, str(iv.id),
                                       f"{iv.programme} closed: {iv.reason}{living}"))
+    for day, kind, ref, summary in await pre_proceedings.timeline_of(uow, ids, child_id):
+        items.append(TimelineItem(start_of(day), kind, OWN, ref, summary))
     for change in await children.care_changes(child_id):
         placement = f" ({change.placement_type})" if change.placement_type else ""
         items.append(TimelineItem(start_of(change.effective_on), "child.care_status_changed", OWN,
@@ -77,15 +81,10 @@ async def timeline(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> list
     for event in await PartnerEvents(uow.session).of_child(child_id):
         if event.status in ("matched", "resolved"):
             items.append(TimelineItem(event.occurred_at, event.kind, event.source, str(event.id), event.summary))
-    AuditLog(uow.session).record(acting.who, "timeline.read", [child_id], acting.request_id)
+    AuditLog(uow.session).record(acting, "timeline.read", [child_id])
     return ordered(items)
 
 
-async def audit_of_child(uow: UnitOfWork, child_id: uuid.UUID) -> list[dict[str, Any]]:
-    if await Children(uow.session).get(child_id) is None:
-        raise NotFound(f"there is no child {child_id}")
-    return [
-        {"at": e.at, "actor": e.actor, "role": e.role, "action": e.action, "child_id": e.child_id,
-         "request_id": e.request_id}
-        for e in await AuditLog(uow.session).for_child(child_id)
-    ]
+async def child_known(session: AsyncSession, child_id: uuid.UUID) -> bool:
+    """The audit endpoint answers 404 for a child this service has never had."""
+    return await Children(session).get(child_id) is not None

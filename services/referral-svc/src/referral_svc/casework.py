@@ -25,6 +25,7 @@ from eoc_shared.events.schemas import (
     ReferralUpdated,
 )
 from eoc_shared.vocab import Programme
+from referral_svc import pre_proceedings
 from referral_svc.access import ensure_may_read
 from referral_svc.acting import Acting, system
 from referral_svc.api.schemas import ChildIn, ChildPatch, FamilyIn, FamilyPatch, ReferralIn
@@ -69,7 +70,7 @@ async def read_family(uow: UnitOfWork, family_id: uuid.UUID, acting: Acting) -> 
         raise NotFound(f"there is no family {family_id}")
     await ensure_may_read(uow.session, acting, family_id=family_id)
     child_ids = await Families(uow.session).child_ids(family_id)
-    AuditLog(uow.session).record(acting.who, "family.read", child_ids, acting.request_id)
+    AuditLog(uow.session).record(acting, "family.read", child_ids)
     return family, child_ids
 
 
@@ -90,7 +91,7 @@ async def update_family(
     family.updated_at = utcnow()
     await _flush_unique(uow, "la_reference", "a family with this la_reference is already registered")
     child_ids = await families.child_ids(family_id)
-    AuditLog(uow.session).record(acting.who, "family.updated", child_ids, acting.request_id)
+    AuditLog(uow.session).record(acting, "family.updated", child_ids)
     return family, child_ids
 
 
@@ -114,7 +115,7 @@ async def add_child(uow: UnitOfWork, family_id: uuid.UUID, data: ChildIn, acting
     child = Child(id=uuid.uuid4(), family_id=family.id, created_at=now, updated_at=now, **data.model_dump())
     uow.session.add(child)
     await _flush_unique(uow, "la_child_id", "a child with this la_child_id or NHS number is already registered")
-    AuditLog(uow.session).record(acting.who, "child.created", [child.id], acting.request_id)
+    AuditLog(uow.session).record(acting, "child.created", [child.id])
     return child
 
 
@@ -130,7 +131,7 @@ async def read_child(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> tu
     if child is None:
         raise NotFound(f"there is no child {child_id}")
     await ensure_may_read(uow.session, acting, child_id=child_id)
-    AuditLog(uow.session).record(acting.who, "child.read", [child.id], acting.request_id)
+    AuditLog(uow.session).record(acting, "child.read", [child.id])
     return child, await Children(uow.session).referral_ids(child_id)
 
 
@@ -198,7 +199,7 @@ async def update_child(
             legal_status=after.legal_status, placement_type_before=before.placement_type,
             placement_type=after.placement_type, effective_on=effective_on,
         ))
-    AuditLog(uow.session).record(acting.who, "child.updated", [child.id], acting.request_id)
+    AuditLog(uow.session).record(acting, "child.updated", [child.id])
     return child, await children.referral_ids(child_id)
 
 
@@ -257,7 +258,7 @@ async def make_referral(uow: UnitOfWork, data: ReferralIn, acting: Acting) -> Re
             children=[_child_facts(children[cid], referral.referred_on) for cid in data.child_ids],
         ),
     )
-    AuditLog(uow.session).record(acting.who, "referral.created", data.child_ids, acting.request_id)
+    AuditLog(uow.session).record(acting, "referral.created", data.child_ids)
     return referral
 
 
@@ -280,7 +281,7 @@ async def get_referral(uow: UnitOfWork, referral_id: uuid.UUID, *, for_update: b
 async def read_referral(uow: UnitOfWork, referral_id: uuid.UUID, acting: Acting) -> dict[str, Any]:
     referral = await get_referral(uow, referral_id)
     await ensure_may_read(uow.session, acting, referral_id=referral_id)
-    AuditLog(uow.session).record(acting.who, "referral.read", referral.child_ids, acting.request_id)
+    AuditLog(uow.session).record(acting, "referral.read", referral.child_ids)
     return await full_view(uow, referral)
 
 
@@ -335,7 +336,7 @@ async def record_consent(uow: UnitOfWork, referral_id: uuid.UUID, signed_on: dat
     if referral.status == ReferralStatus.RECEIVED:
         await move_status(uow, referral, ReferralStatus.ASSESSING, at=start_of(signed_on), cause="consent.signed",
                           acting=acting)
-    AuditLog(uow.session).record(acting.who, "consent.recorded", referral.child_ids, acting.request_id)
+    AuditLog(uow.session).record(acting, "consent.recorded", referral.child_ids)
     return await full_view(uow, referral)
 
 
@@ -350,7 +351,7 @@ async def withdraw_referral(uow: UnitOfWork, referral_id: uuid.UUID, reason: str
     now = utcnow()
     for entry in await WaitingList(uow.session).of_referral(referral.id):
         entry.status, entry.left_at, entry.left_reason = "cancelled", now, "referral withdrawn"
-    AuditLog(uow.session).record(acting.who, "referral.withdrawn", referral.child_ids, acting.request_id)
+    AuditLog(uow.session).record(acting, "referral.withdrawn", referral.child_ids)
     return await full_view(uow, referral)
 
 
@@ -379,7 +380,7 @@ async def apply_eligibility_decision(uow: UnitOfWork, decision: EligibilityDecid
         await move_status(uow, referral, target, at=decision.decided_at, cause="eligibility.decided", acting=by)
     except Conflict:
         pass  # the case has moved on (active, closed, withdrawn, waitlisted): keep the decision for the record only
-    AuditLog(uow.session).record(by.who, "eligibility.decided", referral.child_ids, None)
+    AuditLog(uow.session).record(by, "eligibility.decided", referral.child_ids)
 
 
 def _service_of(source: str) -> str:
@@ -403,8 +404,7 @@ async def list_referrals(
     uow: UnitOfWork, acting: Acting, *, statuses: Sequence[str] | None, team: str | None, limit: int, offset: int
 ) -> list[dict[str, Any]]:
     referrals = await Referrals(uow.session).listing(statuses=statuses, team=team, limit=limit, offset=offset)
-    AuditLog(uow.session).record(acting.who, "worklist.read", [c for r in referrals for c in r.child_ids],
-                                 acting.request_id)
+    AuditLog(uow.session).record(acting, "worklist.read", [c for r in referrals for c in r.child_ids])
     return [summary_view(r) for r in referrals]
 
 
@@ -413,8 +413,7 @@ async def referrals_by_status(uow: UnitOfWork, acting: Acting, *, team: str | No
     grouped: dict[str, list[dict[str, Any]]] = {s.value: [] for s in ReferralStatus}
     for r in referrals:
         grouped[r.status].append(summary_view(r))
-    AuditLog(uow.session).record(acting.who, "worklist.read", [c for r in referrals for c in r.child_ids],
-                                 acting.request_id)
+    AuditLog(uow.session).record(acting, "worklist.read", [c for r in referrals for c in r.child_ids])
     return {"team": team, "counts": {s: len(v) for s, v in grouped.items()}, "referrals": grouped}
 
 
@@ -437,9 +436,9 @@ async def overdue_worklist(uow: UnitOfWork, acting: Acting, *, as_of: date, team
             "overdue": [{"timer": t.timer, "due_on": t.due_on, "days_overdue": t.days_overdue,
                          "escalated_on": escalated[t.timer]} for t in timers],
         })
+    await pre_proceedings.add_offer_timers(uow, rows, as_of=as_of, team=team)
     rows.sort(key=lambda row: (-max(t["days_overdue"] for t in row["overdue"]), row["referred_on"]))
-    AuditLog(uow.session).record(acting.who, "worklist.read", [c for row in rows for c in row["child_ids"]],
-                                 acting.request_id)
+    AuditLog(uow.session).record(acting, "worklist.read", [c for row in rows for c in row["child_ids"]])
     return rows
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.events.schemas import AssessmentOverdue, ConsentOverdue
+from referral_svc import pre_proceedings
 from referral_svc.acting import Acting, system
 from referral_svc.db.models import Referral
 from referral_svc.db.repositories import AuditLog, Referrals
@@ -67,11 +68,11 @@ async def run_timers(uow: UnitOfWork, as_of: date, acting: Acting) -> dict[str, 
     for row in consent_rows:
         uow.publish("consent.overdue", key=row.id, data=ConsentOverdue(
             referral_id=row.id, family_id=row.family_id, consent_due_on=row.consent_due_on, as_of=as_of))
-        audit.record(acting.who, "consent.overdue_escalated", children[row.id], acting.request_id)
+        audit.record(acting, "consent.overdue_escalated", children[row.id])
     for row in assessment_rows:
         uow.publish("assessment.overdue", key=row.id, data=AssessmentOverdue(
             referral_id=row.id, family_id=row.family_id, assessment_due_on=row.assessment_due_on, as_of=as_of))
-        audit.record(acting.who, "assessment.overdue_escalated", children[row.id], acting.request_id)
+        audit.record(acting, "assessment.overdue_escalated", children[row.id])
     return {
         "as_of": as_of,
         "consent_overdue": sorted((r.id for r in consent_rows), key=str),
@@ -85,6 +86,7 @@ async def periodic(runtime: Any, interval_seconds: float) -> None:
         try:
             async with runtime.uow() as uow:
                 result = await run_timers(uow, today(), system())
+                await pre_proceedings.run_offer_timers(uow, today(), system())
                 await uow.commit()
             if result["consent_overdue"] or result["assessment_overdue"]:
                 log.info("timers.escalated", consent=len(result["consent_overdue"]),

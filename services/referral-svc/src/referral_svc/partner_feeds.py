@@ -46,7 +46,7 @@ async def resolve(uow: UnitOfWork, event_id: uuid.UUID, child_id: uuid.UUID, not
     event.child_id, event.status = child.id, "resolved"
     event.resolved_at, event.resolved_by, event.resolution_note = utcnow(), acting.actor, note
     _announce(uow, event)
-    AuditLog(uow.session).record(acting.who, "partner_event.assigned", [child.id], acting.request_id)
+    AuditLog(uow.session).record(acting, "partner_event.assigned", [child.id])
     return review_view(event)
 
 

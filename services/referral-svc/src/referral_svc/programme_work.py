@@ -112,7 +112,7 @@ async def _join_waiting_list(
         await move_status(uow, referral, ReferralStatus.WAITLISTED, at=now, cause="intervention.waitlisted",
                           acting=acting)
     await uow.session.flush()
-    AuditLog(uow.session).record(acting.who, "intervention.waitlisted", referral.child_ids, acting.request_id)
+    AuditLog(uow.session).record(acting, "intervention.waitlisted", referral.child_ids)
     return entry
 
 
@@ -133,10 +133,10 @@ async def _start(
                       acting=acting)
     uow.publish("intervention.started", key=referral.id, data=InterventionStarted(
         intervention_id=iv.id, referral_id=referral.id, family_id=referral.family_id, child_ids=referral.child_ids,
-        programme=programme, started_on=started_on, expected_end_on=iv.expected_end_on,
+        programme=programme, started_on=started_on, expected_end_on=iv.expected_end_on, practitioner=practitioner,
     ))
     action = "intervention.started_from_waiting_list" if from_waiting_list else "intervention.started"
-    AuditLog(uow.session).record(acting.who, action, referral.child_ids, acting.request_id)
+    AuditLog(uow.session).record(acting, action, referral.child_ids)
     superseded = to_supersede(programme, open_before, new_intervention_id=iv.id)
     for old in superseded:
         await _close_superseded(uow, old, iv, acting)
@@ -154,7 +154,7 @@ async def _close_superseded(uow: UnitOfWork, old: Intervention, new: Interventio
     closed_on = superseded_closed_on(new.started_on, old.started_on)
     _mark_closed(uow, old, referral, closed_on, ClosureReason.SUPERSEDED.value, outcomes, acting)
     old.superseded_by = new.id
-    AuditLog(uow.session).record(acting.who, "intervention.superseded", referral.child_ids, acting.request_id)
+    AuditLog(uow.session).record(acting, "intervention.superseded", referral.child_ids)
     if referral.id != new.referral_id:
         await _close_referral_when_done(uow, referral, closed_on, acting)
 
@@ -246,7 +246,7 @@ async def leave_waiting_list(
                        "the referral instead", current_status=referral.status)
     entry.status, entry.left_at, entry.left_reason = "cancelled", utcnow(), f"taken off the list by {acting.actor}"
     await uow.session.flush()
-    AuditLog(uow.session).record(acting.who, "waiting_list.left", referral.child_ids, acting.request_id)
+    AuditLog(uow.session).record(acting, "waiting_list.left", referral.child_ids)
     return waiting_view(entry, None)
 
 
@@ -279,7 +279,7 @@ async def close_intervention(
         for cid in referral.child_ids
     ]
     _mark_closed(uow, iv, referral, data.closed_on, data.reason.value, outcomes, acting)
-    AuditLog(uow.session).record(acting.who, "intervention.closed", referral.child_ids, acting.request_id)
+    AuditLog(uow.session).record(acting, "intervention.closed", referral.child_ids)
     await _close_referral_when_done(uow, referral, data.closed_on, acting)
     await _fill_places(uow, [iv.programme], data.closed_on, acting, settings)
     return intervention_view(iv)
@@ -294,7 +294,7 @@ async def read_intervention(uow: UnitOfWork, intervention_id: uuid.UUID, acting:
         raise NotFound(f"there is no intervention {intervention_id}")
     await ensure_may_read(uow.session, acting, referral_id=iv.referral_id)
     referral = await get_referral(uow, iv.referral_id)
-    AuditLog(uow.session).record(acting.who, "intervention.read", referral.child_ids, acting.request_id)
+    AuditLog(uow.session).record(acting, "intervention.read", referral.child_ids)
     return intervention_view(iv)
 
 
@@ -308,8 +308,8 @@ async def list_interventions(
                                                      limit=limit, offset=offset)
     if found:
         children = await Referrals(uow.session).child_ids_of(list({i.referral_id for i in found}))
-        AuditLog(uow.session).record(acting.who, "worklist.read",
-                                     [c for i in found for c in children.get(i.referral_id, [])], acting.request_id)
+        AuditLog(uow.session).record(acting, "worklist.read",
+                                     [c for i in found for c in children.get(i.referral_id, [])])
     return [intervention_view(i) for i in found]
 
 

@@ -105,7 +105,7 @@ async def test_start_then_close_publishes_thin_events_and_closes_the_referral(sv
     s = (await probe.wait_for("intervention.started", lambda m: m["data"]["intervention_id"] == iv))[0]["data"]
     assert s == {"intervention_id": iv, "referral_id": referral_id, "family_id": family_id,
                  "child_ids": [older, younger], "programme": "MST", "started_on": "2024-06-03",
-                 "expected_end_on": "2024-11-03"}
+                 "expected_end_on": "2024-11-03", "practitioner": None}
     c = (await probe.wait_for("intervention.closed", lambda m: m["data"]["intervention_id"] == iv))[0]["data"]
     assert c["reason"] == "completed" and c["closed_on"] == "2024-10-01" and c["started_on"] == "2024-06-03"
     assert c["family_id"] == family_id and c["child_ids"] == [older, younger] and c["programme"] == "MST"

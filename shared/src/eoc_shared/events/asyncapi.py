@@ -18,6 +18,8 @@ PRODUCERS = {
     "assessment.overdue": "referral-svc", "partner.event.received": "referral-svc",
     "eligibility.decided": "eligibility-svc", "followup.due": "outcomes-svc", "followup.recorded": "outcomes-svc",
     "projection.updated": "finance-svc",
+    **dict.fromkeys(("pre_proceedings.started", "fgdm.offered", "fgdm.responded", "fgdm.meeting_held",
+                     "fgdm.offer_overdue", "care_application.made"), "referral-svc"),
 }
 
 

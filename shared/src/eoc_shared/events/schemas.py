@@ -72,6 +72,8 @@ class InterventionStarted(EventPayload):
     programme: str
     started_on: date
     expected_end_on: date
+    #: the practitioner's user id (their token subject), so that other services scope their case reads to them
+    practitioner: str | None = None
 
 
 class InterventionClosed(EventPayload):
@@ -152,6 +154,70 @@ class ProjectionUpdated(EventPayload):
     version: int
 
 
+class PreProceedingsStarted(EventPayload):
+    """Pre-proceedings began for a referral: the FGDM offers fall due on `offer_due_on`."""
+
+    pre_proceedings_id: uuid.UUID
+    referral_id: uuid.UUID
+    family_id: uuid.UUID
+    child_ids: list[uuid.UUID]
+    started_on: date
+    offer_due_on: date
+
+
+class FgdmOffered(EventPayload):
+    pre_proceedings_id: uuid.UUID
+    referral_id: uuid.UUID
+    offer_id: uuid.UUID
+    party_id: uuid.UUID
+    relationship: str
+    child_ids: list[uuid.UUID]
+    offered_on: date
+    in_letter_before_proceedings: bool
+
+
+class FgdmResponded(EventPayload):
+    pre_proceedings_id: uuid.UUID
+    referral_id: uuid.UUID
+    offer_id: uuid.UUID
+    party_id: uuid.UUID
+    response: str
+    responded_on: date
+
+
+class FgdmMeetingHeld(EventPayload):
+    pre_proceedings_id: uuid.UUID
+    referral_id: uuid.UUID
+    meeting_id: uuid.UUID
+    held_on: date
+    outcome: str
+    child_participation: str
+    network_attendees: dict[str, int]
+    intervention_id: uuid.UUID | None = None
+
+
+class FgdmOfferOverdue(EventPayload):
+    pre_proceedings_id: uuid.UUID
+    referral_id: uuid.UUID
+    offer_due_on: date
+    as_of: date
+    parties_not_offered: int
+
+
+class CareApplicationMade(EventPayload):
+    """An application for a care or supervision order: a signal on the children's follow-ups, not a care entry."""
+
+    pre_proceedings_id: uuid.UUID
+    referral_id: uuid.UUID
+    family_id: uuid.UUID
+    application_id: uuid.UUID
+    child_ids: list[uuid.UUID]
+    applied_on: date
+    order: str
+    urgent: bool
+    fgdm_compliant: bool
+
+
 @dataclass(frozen=True)
 class EventSpec:
     topic: str
@@ -181,6 +247,12 @@ _SPECS = [
     EventSpec("followup.due", 1, FollowupDue, "A follow-up checkpoint fell due."),
     EventSpec("followup.recorded", 1, FollowupRecorded, "A follow-up result or a detected care entry / re-referral was recorded."),
     EventSpec("projection.updated", 1, ProjectionUpdated, "A child's projected placement cost avoided changed."),
+    EventSpec("pre_proceedings.started", 1, PreProceedingsStarted, "Pre-proceedings began for a referral (s31ZA FGDM duty)."),
+    EventSpec("fgdm.offered", 1, FgdmOffered, "A family group decision-making meeting was offered to a party."),
+    EventSpec("fgdm.responded", 1, FgdmResponded, "A party answered an FGDM offer."),
+    EventSpec("fgdm.meeting_held", 1, FgdmMeetingHeld, "A family group decision-making meeting was held."),
+    EventSpec("fgdm.offer_overdue", 1, FgdmOfferOverdue, "FGDM offers were not made within 5 working days of pre-proceedings starting."),
+    EventSpec("care_application.made", 1, CareApplicationMade, "The authority applied for a care or supervision order."),
 ]
 
 CATALOGUE: dict[str, EventSpec] = {spec.topic: spec for spec in _SPECS}

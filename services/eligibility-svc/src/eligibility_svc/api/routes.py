@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from eligibility_svc import decisions
+from eligibility_svc.acting import Acting
 from eligibility_svc.api.schemas import AssessmentIn, AssessmentOut, DecisionOut, ReportOut, RuleSetSummary
 from eligibility_svc.domain.ruleset import CRITERION_KINDS, RuleSetDocument
 from eoc_shared import finyear
@@ -46,12 +47,18 @@ async def what_if(body: AssessmentIn, uow: UoW, _: Assessor) -> AssessmentOut:
     summary="The latest decision for a referral; with all=true its whole history, oldest first",
 )
 async def read_decision(
-    referral_id: uuid.UUID, uow: UoW, _: CaseReader,
+    referral_id: uuid.UUID, uow: UoW, principal: CaseReader, request: Request,
     show_all: Annotated[Literal["true", "false"], Query(alias="all", description="true: every decision, oldest first")] = "false",
 ) -> Any:
+    """A practitioner reads only the decisions of their own cases; every read is audited."""
+    acting = Acting.of(principal, getattr(request.state, "request_id", None))
     if show_all == "true":
-        return [DecisionOut.model_validate(decisions.decision_view(r)) for r in await decisions.decision_history(uow, referral_id)]
-    return DecisionOut.model_validate(decisions.decision_view(await decisions.latest_decision(uow, referral_id)))
+        history = await decisions.decision_history(uow, referral_id, acting)
+        await uow.commit()
+        return [DecisionOut.model_validate(decisions.decision_view(r)) for r in history]
+    latest = await decisions.latest_decision(uow, referral_id, acting)
+    await uow.commit()
+    return DecisionOut.model_validate(decisions.decision_view(latest))
 
 
 @router.get("/rules", response_model=RuleSetDocument, summary="The rule set in force today, as data")

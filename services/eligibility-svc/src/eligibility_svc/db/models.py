@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Date, Index, Integer, MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from eoc_shared.audit import AccessLogMixin
 from eoc_shared.db import JSONType, UTCDateTime, new_id
 from eoc_shared.events.store import InboxMixin, OutboxMixin
 
@@ -50,6 +51,8 @@ class DecisionRecord(Base):
     programmes: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
     referred_on: Mapped[date] = mapped_column(Date)
+    #: whose decision it is (ids only), so that each read is written to the access log per child
+    child_ids: Mapped[list[str] | None] = mapped_column(JSONType, default=None)
     trigger_event_id: Mapped[uuid.UUID] = mapped_column()
     trigger: Mapped[str] = mapped_column(String(40), server_default="referral.created")
 
@@ -57,6 +60,23 @@ class DecisionRecord(Base):
         Index("ix_decisions_referral_decided", "referral_id", "decided_at"),
         Index("ix_decisions_referred_on", "referred_on"),
     )
+
+
+class CasePractitioner(Base):
+    """Who works a case, learned from `intervention.started` and `intervention.closed`: a practitioner
+    reads the decisions of these referrals only (the same scoping as referral-svc)."""
+
+    __tablename__ = "case_practitioners"
+
+    referral_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    practitioner: Mapped[str] = mapped_column(String(200), primary_key=True)
+    learned_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AccessEntry(AccessLogMixin, Base):
+    """Append-only: who read which child's eligibility decision, and when (a trigger refuses UPDATE/DELETE)."""
+
+    __tablename__ = "access_log"
 
 
 class Outbox(OutboxMixin, Base):

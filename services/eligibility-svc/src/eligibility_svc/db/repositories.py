@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eligibility_svc.db.models import DecisionRecord, RuleSetRecord
+from eligibility_svc.db.models import AccessEntry, CasePractitioner, DecisionRecord, RuleSetRecord
+from eoc_shared.audit import AccessLogRepository
 
 
 class RuleSets:
@@ -74,3 +75,23 @@ class Decisions:
         for record in (await self.session.execute(stmt)).scalars():
             one_each.setdefault(record.referral_id, record)  # two decisions in the same microsecond: keep one
         return list(one_each.values())
+
+
+class AccessLog(AccessLogRepository[AccessEntry]):
+    """Appends and reads only (eoc_shared.audit); the table refuses UPDATE and DELETE."""
+
+    model = AccessEntry
+
+
+class CasePractitioners:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def works(self, practitioner: str, referral_id: uuid.UUID) -> bool:
+        stmt = select(CasePractitioner.referral_id).where(
+            CasePractitioner.referral_id == referral_id, CasePractitioner.practitioner == practitioner)
+        return (await self.session.execute(stmt)).first() is not None
+
+    async def add(self, referral_id: uuid.UUID, practitioner: str, at: datetime) -> None:
+        if not await self.works(practitioner, referral_id):
+            self.session.add(CasePractitioner(referral_id=referral_id, practitioner=practitioner, learned_at=at))

@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from eoc_shared import vocab
 from eoc_shared.api import IsoDate
+from eoc_shared.text import Prose, Text
 
 RISK_FACTORS: tuple[str, ...] = tuple(f.value for f in vocab.RiskFactor)
 LEGAL_STATUSES: tuple[str, ...] = tuple(s.value for s in vocab.LegalStatus)
@@ -145,8 +146,8 @@ AnyOfCriterion.model_rebuild()
 
 class Programme(_Strict):
     code: ProgrammeCode
-    name: str = Field(min_length=1, max_length=200)
-    duration: str = Field(min_length=1, max_length=100)
+    name: Text
+    duration: Annotated[Text, Field(max_length=100)]
     intensive: StrictBool = Field(description="an intensive edge-of-care programme (one per family at a time)")
     criteria: list[Criterion] = Field(min_length=1, max_length=20)
 
@@ -163,7 +164,7 @@ class RuleSetDocument(_Strict):
 
     version: StrictInt = Field(ge=1, le=MAX_VERSION)
     effective_from: IsoDate
-    description: str | None = Field(default=None, max_length=2000)
+    description: Annotated[Prose, Field(max_length=2000)] | None = None
     programmes: list[Programme] = Field(min_length=1, max_length=50)
     exclusions: list[Exclusion] = Field(default=[], max_length=50)
 

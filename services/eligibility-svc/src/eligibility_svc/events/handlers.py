@@ -7,7 +7,7 @@ from eligibility_svc import decisions
 from eoc_shared.db import UnitOfWork
 from eoc_shared.events.bus import Consumers
 from eoc_shared.events.envelope import Envelope
-from eoc_shared.events.schemas import ReferralCreated, ReferralUpdated
+from eoc_shared.events.schemas import InterventionClosed, InterventionStarted, ReferralCreated, ReferralUpdated
 
 
 async def on_referral_created(uow: UnitOfWork, event: Envelope, payload: ReferralCreated) -> None:
@@ -19,6 +19,12 @@ async def on_referral_updated(uow: UnitOfWork, event: Envelope, payload: Referra
         await decisions.decide_referral(uow, event, payload)
 
 
+async def on_intervention(uow: UnitOfWork, event: Envelope, payload: InterventionStarted | InterventionClosed) -> None:
+    await decisions.note_practitioner(uow, payload.referral_id, payload.practitioner)
+
+
 def register(consumers: Consumers) -> None:
     consumers.subscribe("referral.created", on_referral_created)
     consumers.subscribe("referral.updated", on_referral_updated)
+    consumers.subscribe("intervention.started", on_intervention)
+    consumers.subscribe("intervention.closed", on_intervention)

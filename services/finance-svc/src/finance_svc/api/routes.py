@@ -19,7 +19,7 @@ from eoc_shared.auth import Principal, Role, Scope, current_principal, requires
 from eoc_shared.errors import Forbidden, Invalid
 from eoc_shared.finyear import MAX_YEAR, MIN_YEAR, label
 from eoc_shared.service import UoW
-from finance_svc import accounting, reporting
+from finance_svc import accounting, breakdown_view, reporting
 from finance_svc.accounting import Acting
 from finance_svc.api.schemas import (
     CostIn,
@@ -211,7 +211,8 @@ async def set_placement_rules(body: PlacementRulesIn, uow: UoW, principal: Finan
 @router.get("/summary", response_model=list[SummaryOut])
 async def summaries(
     uow: UoW,
-    _principal: FigureReader,
+    principal: FigureReader,
+    request: Request,
     first: Annotated[int, Query(alias="from", ge=MIN_YEAR, le=MAX_YEAR, description="first financial year")],
     last: Annotated[int, Query(alias="to", ge=MIN_YEAR, le=MAX_YEAR, description="last financial year")],
 ) -> list[SummaryOut]:
@@ -220,13 +221,18 @@ async def summaries(
         raise Invalid(f"from ({first}) must not be after to ({last})", field="from")
     if last - first >= 50:
         raise Invalid("ask for at most 50 financial years at once", field="to")
-    return [SummaryOut.model_validate(s) for s in await accounting.summaries(uow, first, last)]
+    rows = breakdown_view.present(uow, principal, _acting(principal, request), await accounting.summaries(uow, first, last))
+    await uow.commit()
+    return [SummaryOut.model_validate(s) for s in rows]
 
 
 @router.get("/summary/{fy}", response_model=SummaryOut)
-async def summary(fy: FinancialYear, uow: UoW, _principal: FigureReader) -> SummaryOut:
-    """Savings method v1 for the financial year: children served, closed and diverted, savings against targets."""
-    return SummaryOut.model_validate(await accounting.summary(uow, fy))
+async def summary(fy: FinancialYear, uow: UoW, principal: FigureReader, request: Request) -> SummaryOut:
+    """Savings method v1 for the financial year: children served, closed and diverted, savings against targets.
+    Breakdowns: finance roles get each child (audited), anyone else counts per month (contract v1.1)."""
+    [row] = breakdown_view.present(uow, principal, _acting(principal, request), [await accounting.summary(uow, fy)])
+    await uow.commit()
+    return SummaryOut.model_validate(row)
 
 
 @router.get("/value-for-money/{fy}", response_model=ValueForMoneyOut)

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, PlainSerializer, StrictInt, StrictStr
 
 from eoc_shared.api import MoneyOut, StrictModel
+from eoc_shared.text import Prose, Text
 from finance_svc.domain.vocab import LEGAL_STATUSES, PLACEMENT_TYPES, PROGRAMMES, RISK_FACTORS
 
 PlacementType = StrEnum("PlacementType", {code: code for code in PLACEMENT_TYPES})  # type: ignore[misc]
@@ -60,8 +61,8 @@ def _not_blank(value: str) -> str:
 DailyRate = Annotated[Decimal, _pounds(MAX_DAILY_RATE),
                       Field(ge=0, le=MAX_DAILY_RATE, description="pounds a day, e.g. 512.50")]
 Amount = Annotated[Decimal, _pounds(MAX_TOTAL), Field(ge=0, le=MAX_TOTAL, description="pounds, e.g. 1250000.00")]
-Text = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
-Basis = Annotated[StrictStr, Field(min_length=1, max_length=2000), AfterValidator(_not_blank)]
+# Text fields follow contract v1.1's policy (eoc_shared.text): no controls, NFC; `basis` is prose.
+Basis = Annotated[Prose, Field(min_length=1, max_length=2000), AfterValidator(_not_blank)]
 ShareOut = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 
@@ -147,13 +148,13 @@ class ProjectionVersionOut(BaseModel):
 
 
 class PlacementRuleIn(StrictModel):
-    name: Annotated[StrictStr, Field(min_length=1, max_length=80), AfterValidator(_not_blank)]
+    name: Annotated[Text, Field(max_length=80)]
     placement_type: PlacementType | None = None  # type: ignore[valid-type]
     legal_statuses: list[Annotated[StrictStr, AfterValidator(lambda v: _member(v, LEGAL_STATUSES))]] | None = None
     min_age_years: StrictInt | None = Field(default=None, ge=0, le=25)
     max_age_years: StrictInt | None = Field(default=None, ge=0, le=25)
     any_risk_factors: list[Annotated[StrictStr, AfterValidator(lambda v: _member(v, RISK_FACTORS))]] | None = None
-    description: Annotated[StrictStr, Field(max_length=500)] = ""
+    description: Annotated[Prose, Field(max_length=500)] = ""
 
 
 def _member(value: str, allowed: frozenset[str]) -> str:
@@ -185,6 +186,14 @@ class Breakdown(BaseModel):
     living_situation: str
 
 
+class BreakdownCount(BaseModel):
+    """What a board member sees of breakdowns: counts, never a child id (contract v1.1)."""
+
+    month: str = Field(description="YYYY-MM")
+    living_situation: str
+    children: int
+
+
 class SummaryOut(BaseModel):
     financial_year: str
     families_served: int
@@ -199,7 +208,8 @@ class SummaryOut(BaseModel):
     targets: TargetFigures
     children_diverted_pct_of_target: int | None
     gross_savings_pct_of_target: int | None
-    breakdowns: list[Breakdown]
+    breakdowns: list[Breakdown] | list[BreakdownCount] = Field(
+        description="finance roles: each child with the date; anyone else: counts per month and living_situation")
 
 
 class ProgrammeValue(BaseModel):

@@ -15,9 +15,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, Identity, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import Boolean, Date, Index, Integer, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from eoc_shared.audit import AccessLogMixin
 from eoc_shared.db import JSONType, Money, UTCDateTime
 from eoc_shared.events.store import InboxMixin, OutboxMixin
 
@@ -278,19 +279,7 @@ class LedgerState(Base):
 # --------------------------------------------------------------------------------------------- audit
 
 
-class AccessEntry(Base):
+class AccessEntry(AccessLogMixin, Base):
     """Append-only: who read or changed which child's projection, and when (a trigger refuses UPDATE/DELETE)."""
 
     __tablename__ = "access_log"
-
-    seq: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True, autoincrement=True
-    )
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    actor: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(32))
-    action: Mapped[str] = mapped_column(String(64))
-    child_id: Mapped[uuid.UUID] = mapped_column()
-    request_id: Mapped[str | None] = mapped_column(String(128), default=None)
-
-    __table_args__ = (Index("ix_access_log_child_at", "child_id", "at"),)

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from eoc_shared.audit import AccessLogRepository
 from eoc_shared.db import utcnow
 from finance_svc.db.models import (
     AccessEntry,
@@ -437,20 +438,7 @@ def totals_of(row: LedgerYear | None) -> YearTotals:
 # --------------------------------------------------------------------------------------------- access log
 
 
-class AccessLog:
-    """Writes only: the access log is append-only by construction (and by a database trigger)."""
+class AccessLog(AccessLogRepository[AccessEntry]):
+    """Appends and reads only (eoc_shared.audit); the table refuses UPDATE and DELETE."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    def record(self, actor: str, role: str, action: str, child_ids: Iterable[uuid.UUID],
-               request_id: str | None) -> None:
-        now = utcnow()
-        self.session.add_all(
-            AccessEntry(at=now, actor=actor, role=role, action=action, child_id=c, request_id=request_id)
-            for c in dict.fromkeys(child_ids)
-        )
-
-    async def of_child(self, child_id: uuid.UUID) -> list[AccessEntry]:
-        stmt = select(AccessEntry).where(AccessEntry.child_id == child_id).order_by(AccessEntry.seq)
-        return list((await self.session.execute(stmt)).scalars())
+    model = AccessEntry

@@ -17,7 +17,6 @@ from eoc_shared.vocab import Programme
 from outcomes_svc import reporting, scheduling, tracking
 from outcomes_svc.acting import Acting
 from outcomes_svc.api.schemas import (
-    AccessOut,
     ChildRecordOut,
     FollowupOut,
     ProgrammeSummaryOut,
@@ -27,7 +26,6 @@ from outcomes_svc.api.schemas import (
     SummaryOut,
     SurvivalOut,
 )
-from outcomes_svc.db.repositories import AccessLogRepo
 from outcomes_svc.domain.outcome_terms import FollowupStatus
 
 router = APIRouter(prefix="/outcomes", tags=["outcomes"])
@@ -165,10 +163,4 @@ async def survival(
     return SurvivalOut.model_validate(view)
 
 
-# --------------------------------------------------------------------------------------------- audit
-
-
-@router.get("/audit", response_model=list[AccessOut])
-async def audit(child_id: Annotated[uuid.UUID, Query()], uow: UoW, _principal: AuditReader) -> list[AccessOut]:
-    """Every read and change of the child's outcome record, oldest first."""
-    return [AccessOut.model_validate(e, from_attributes=True) for e in await AccessLogRepo(uow.session).of_child(child_id)]
+# The access log is read through eoc_shared.audit.audit_router (the same endpoint in every service; app.py).

@@ -50,6 +50,7 @@ class FollowupOut(BaseModel):
     care_entry_on: date | None = None
     care_entry_kind: str | None = None
     days_since_due: int | None = None
+    care_application_on: date | None = None
 
 
 class ClosureOut(BaseModel):

@@ -6,11 +6,9 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Date,
     ForeignKey,
-    Identity,
     Index,
     Integer,
     MetaData,
@@ -20,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from eoc_shared.audit import AccessLogMixin
 from eoc_shared.db import UTCDateTime
 from eoc_shared.events.store import InboxMixin, OutboxMixin
 
@@ -130,19 +129,12 @@ class Signal(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class AccessLog(Base):
+class AccessLog(AccessLogMixin, Base):
     """Append-only: every read or change of a child's outcome record (a database trigger refuses UPDATE
     and DELETE)."""
 
     __tablename__ = "access_log"
-    __table_args__ = (Index("ix_access_log_child_at", "child_id", "at"),)
 
-    seq: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True, autoincrement=True
-    )
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    actor: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(40))
-    action: Mapped[str] = mapped_column(String(60))
-    child_id: Mapped[uuid.UUID]
-    request_id: Mapped[str | None] = mapped_column(String(128), default=None)
+
+# Care applications live in their own module; importing it here puts the table in Base.metadata.
+from outcomes_svc.db import care_application_models  # noqa: E402,F401

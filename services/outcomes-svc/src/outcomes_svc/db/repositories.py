@@ -9,8 +9,7 @@ from datetime import date
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eoc_shared.db import utcnow
-from outcomes_svc.acting import Acting
+from eoc_shared.audit import AccessLogRepository
 from outcomes_svc.db.models import AccessLog, Closure, Followup, Signal
 
 
@@ -123,16 +122,7 @@ class Signals:
         return found
 
 
-class AccessLogRepo:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class AccessLogRepo(AccessLogRepository[AccessLog]):
+    """Appends and reads only (eoc_shared.audit); the table refuses UPDATE and DELETE."""
 
-    def record(self, acting: Acting, action: str, child_ids: Iterable[uuid.UUID]) -> None:
-        now = utcnow()
-        for child_id in dict.fromkeys(child_ids):
-            self.session.add(AccessLog(at=now, actor=acting.actor, role=acting.role, action=action,
-                                       child_id=child_id, request_id=acting.request_id))
-
-    async def of_child(self, child_id: uuid.UUID) -> Sequence[AccessLog]:
-        stmt = select(AccessLog).where(AccessLog.child_id == child_id).order_by(AccessLog.at, AccessLog.seq)
-        return (await self.session.execute(stmt)).scalars().all()
+    model = AccessLog

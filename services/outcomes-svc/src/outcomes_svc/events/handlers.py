@@ -5,8 +5,14 @@ from __future__ import annotations
 from eoc_shared.db import UnitOfWork
 from eoc_shared.events.bus import Consumers
 from eoc_shared.events.envelope import Envelope
-from eoc_shared.events.schemas import ChildUpdated, InterventionClosed, PartnerEventReceived, ReferralCreated
-from outcomes_svc import detecting, tracking
+from eoc_shared.events.schemas import (
+    CareApplicationMade,
+    ChildUpdated,
+    InterventionClosed,
+    PartnerEventReceived,
+    ReferralCreated,
+)
+from outcomes_svc import care_applications, detecting, tracking
 
 
 async def on_intervention_closed(uow: UnitOfWork, event: Envelope, payload: InterventionClosed) -> None:
@@ -25,8 +31,13 @@ async def on_partner_event_received(uow: UnitOfWork, event: Envelope, payload: P
     await detecting.on_partner_event(uow, payload)
 
 
+async def on_care_application_made(uow: UnitOfWork, event: Envelope, payload: CareApplicationMade) -> None:
+    await care_applications.on_care_application_made(uow, payload)
+
+
 def register(consumers: Consumers) -> None:
     consumers.subscribe("intervention.closed", on_intervention_closed)
     consumers.subscribe("referral.created", on_referral_created)
     consumers.subscribe("child.updated", on_child_updated)
     consumers.subscribe("partner.event.received", on_partner_event_received)
+    consumers.subscribe("care_application.made", on_care_application_made)

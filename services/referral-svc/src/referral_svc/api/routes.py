@@ -18,11 +18,11 @@ from eoc_shared.auth import Principal, Scope, requires
 from eoc_shared.clock import today
 from eoc_shared.errors import Forbidden, Invalid, field_errors
 from eoc_shared.service import UoW
+from eoc_shared.text import Text
 from eoc_shared.vocab import FeedSource, Programme
 from referral_svc import case_history, casework, escalations, feed_intake, partner_feeds, programme_work
 from referral_svc.acting import Acting
 from referral_svc.api.schemas import (
-    AuditOut,
     ByStatusOut,
     CapacityIn,
     ChildIn,
@@ -68,7 +68,9 @@ CaseWriterOrOps = Annotated[Principal, Depends(requires(Scope.CASES_WRITE, Scope
 AuditReader = Annotated[Principal, Depends(requires(Scope.AUDIT_READ))]
 FeedReviewer = Annotated[Principal, Depends(requires(Scope.FEEDS_REVIEW))]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+#: a text query parameter follows the same policy as a text field (contract v1.1)
+TextQuery = Annotated[Text | None, Query()]
 
 
 def _acting(principal: Principal, request: Request) -> Acting:
@@ -183,7 +185,7 @@ async def waiting_list(programme: Programme, uow: UoW, _principal: CaseWriterOrO
 @router.get("/interventions", response_model=list[InterventionOut])
 async def list_interventions(
     uow: UoW, principal: CaseReader, request: Request,
-    practitioner: str | None = None, programme: Programme | None = None,
+    practitioner: TextQuery = None, programme: Programme | None = None,
     intervention_status: Annotated[Literal["active", "closed"] | None, Query(alias="status")] = None,
     limit: Limit = 200, offset: Offset = 0,
 ) -> list[InterventionOut]:
@@ -320,13 +322,7 @@ async def run_timers(body: TimersRunIn, uow: UoW, principal: Ops, request: Reque
     return TimersRunOut.model_validate(result)
 
 
-# --------------------------------------------------------------------------------------------- audit
-
-
-@router.get("/audit", response_model=list[AuditOut])
-async def audit(child_id: Annotated[uuid.UUID, Query()], uow: UoW, _principal: AuditReader) -> list[AuditOut]:
-    """Every read and change of the child's record, oldest first."""
-    return [AuditOut.model_validate(e) for e in await case_history.audit_of_child(uow, child_id)]
+# The audit log is read through eoc_shared.audit.audit_router (the same endpoint in every service; app.py).
 
 
 # --------------------------------------------------------------------------------------------- work lists
@@ -335,7 +331,7 @@ async def audit(child_id: Annotated[uuid.UUID, Query()], uow: UoW, _principal: A
 @router.get("/worklists/overdue", response_model=list[OverdueOut])
 async def overdue_worklist(
     uow: UoW, principal: CaseWriter, request: Request,
-    as_of: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None, team: str | None = None,
+    as_of: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")] = None, team: TextQuery = None,
 ) -> list[OverdueOut]:
     """Open referrals whose consent or assessment is overdue (as of today unless `as_of`)."""
     try:
@@ -348,7 +344,7 @@ async def overdue_worklist(
 
 
 @router.get("/worklists/by-status", response_model=ByStatusOut)
-async def by_status(uow: UoW, principal: CaseWriter, request: Request, team: str | None = None) -> ByStatusOut:
+async def by_status(uow: UoW, principal: CaseWriter, request: Request, team: TextQuery = None) -> ByStatusOut:
     """The referrals (of a team, when given) grouped by status, with counts."""
     view = await casework.referrals_by_status(uow, _acting(principal, request), team=team)
     await uow.commit()
@@ -369,7 +365,7 @@ async def make_referral(body: ReferralIn, uow: UoW, principal: CaseWriter, reque
 async def list_referrals(
     uow: UoW, principal: CaseWriter, request: Request,
     referral_status: Annotated[list[ReferralStatus] | None, Query(alias="status")] = None,
-    team: str | None = None, limit: Limit = 200, offset: Offset = 0,
+    team: TextQuery = None, limit: Limit = 200, offset: Offset = 0,
 ) -> list[ReferralSummary]:
     """Referrals, oldest referral date first; `status` may be repeated."""
     rows = await casework.list_referrals(

@@ -14,12 +14,12 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
-    StrictStr,
     field_validator,
     model_validator,
 )
 
 from eoc_shared.api import IsoDate, StrictModel
+from eoc_shared.text import Prose, Text
 from eoc_shared.vocab import (
     ClosureReason,
     Ethnicity,
@@ -66,12 +66,12 @@ def _nhs_number(v: str) -> str:
     return digits
 
 
-Text = Annotated[StrictStr, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
-Reference = Annotated[StrictStr, Field(min_length=1, max_length=64), AfterValidator(_not_blank)]
-Note = Annotated[StrictStr, Field(min_length=1, max_length=2000), AfterValidator(_not_blank)]
-PostcodeDistrict = Annotated[StrictStr, AfterValidator(_district)]
-Language = Annotated[StrictStr, Field(description="ISO 639-1 code, e.g. en, pl, ur"), AfterValidator(_language)]
-NhsNumber = Annotated[StrictStr, AfterValidator(_nhs_number)]
+# Every text field follows contract v1.1's policy (eoc_shared.text): no controls, NFC; then its own rule.
+Reference = Annotated[Text, Field(max_length=64)]
+Note = Annotated[Prose, Field(min_length=1, max_length=2000), AfterValidator(_not_blank)]
+PostcodeDistrict = Annotated[Text, Field(max_length=8), AfterValidator(_district)]
+Language = Annotated[Text, Field(max_length=2, description="ISO 639-1 code, e.g. en, pl, ur"), AfterValidator(_language)]
+NhsNumber = Annotated[Text, Field(max_length=16), AfterValidator(_nhs_number)]
 
 
 class PatchModel(StrictModel):
@@ -408,11 +408,11 @@ class FeedChildIn(StrictModel):
 
 
 class FeedEventIn(StrictModel):
-    external_id: Annotated[StrictStr, Field(min_length=1, max_length=128), AfterValidator(_not_blank)]
+    external_id: Annotated[Text, Field(max_length=128)]
     occurred_at: AwareDatetime
     child: FeedChildIn
-    kind: Annotated[StrictStr, AfterValidator(_kind)]
-    summary: Annotated[StrictStr, Field(max_length=4000)] | None = None
+    kind: Annotated[Text, Field(max_length=64), AfterValidator(_kind)]
+    summary: Prose | None = None
 
 
 class FeedAccepted(BaseModel):

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from eoc_shared.audit import AccessLogMixin
 from eoc_shared.db import JSONType, UTCDateTime, new_id
 from eoc_shared.events.store import InboxMixin, OutboxMixin
 
@@ -254,22 +255,10 @@ class FollowupSeen(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class AuditEntry(Base):
+class AuditEntry(AccessLogMixin, Base):
     """Append-only: who read or changed which child's record, and when. No update or delete path exists."""
 
     __tablename__ = "audit_log"
-
-    seq: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True, autoincrement=True
-    )
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
-    actor: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(32))
-    action: Mapped[str] = mapped_column(String(64))
-    child_id: Mapped[uuid.UUID] = mapped_column()
-    request_id: Mapped[str | None] = mapped_column(String(128), default=None)
-
-    __table_args__ = (Index("ix_audit_log_child_at", "child_id", "at"),)
 
 
 class Outbox(OutboxMixin, Base):
@@ -278,3 +267,7 @@ class Outbox(OutboxMixin, Base):
 
 class Inbox(InboxMixin, Base):
     pass
+
+
+# The pre-proceedings tables live in their own module; importing it here puts them in Base.metadata.
+from referral_svc.db import pre_proceedings_models  # noqa: E402,F401

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy import false, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eoc_shared.db import utcnow
+from eoc_shared.audit import AccessLogRepository
 from referral_svc.db.models import (
     AuditEntry,
     CareStatusChange,
@@ -307,20 +307,7 @@ class Followups:
         return (await self.session.execute(stmt)).scalars().all()
 
 
-class AuditLog:
-    """Writes only: the audit log is append-only by construction."""
+class AuditLog(AccessLogRepository[AuditEntry]):
+    """Writes and reads only: the audit log is append-only by construction (and by a database trigger)."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    def record(self, who: Who, action: str, child_ids: Sequence[uuid.UUID], request_id: str | None) -> None:
-        now = utcnow()
-        role = role_name(who)
-        for child_id in dict.fromkeys(child_ids):
-            self.session.add(
-                AuditEntry(at=now, actor=who.actor, role=role, action=action, child_id=child_id, request_id=request_id)
-            )
-
-    async def for_child(self, child_id: uuid.UUID) -> Sequence[AuditEntry]:
-        stmt = select(AuditEntry).where(AuditEntry.child_id == child_id).order_by(AuditEntry.seq)
-        return (await self.session.execute(stmt)).scalars().all()
+    model = AuditEntry

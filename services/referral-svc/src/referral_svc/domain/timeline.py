@@ -18,6 +18,16 @@ RANK = {
     "consent.overdue": 8,
     "assessment.overdue": 9,
     "followup.due": 10,
+    # pre-proceedings (s31ZA): on one day, the start, the letter, offers, answers, decisions, meeting, application
+    "pre_proceedings.started": 11,
+    "pre_proceedings.letter_sent": 12,
+    "fgdm.offered": 13,
+    "fgdm.responded": 14,
+    "fgdm.exception_not_offered": 15,
+    "fgdm.offer_overdue": 15,
+    "fgdm.meeting_held": 16,
+    "fgdm.exception_not_held": 17,
+    "care_application.made": 18,
 }
 PARTNER_RANK = 20
 

@@ -1,0 +1,114 @@
+"""The access audit kit every service that reads or changes child-level records uses (contract v1.1).
+
+One column set (`AccessLogMixin`), one repository with one `record()` (`AccessLogRepository`), one
+read endpoint (`audit_router`: `GET /{prefix}/audit?child_id=`, roles team_manager and ops, oldest
+first). The tables stay append-only in the database itself (eoc_shared.migrations.make_append_only):
+there is no update or delete path here either.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Generic, Protocol, TypeVar
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import BigInteger, Identity, Index, Integer, String, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from eoc_shared.auth import Principal, Scope, requires
+from eoc_shared.db import UTCDateTime, utcnow
+from eoc_shared.errors import NotFound
+from eoc_shared.service import UoW
+
+AuditReader = Annotated[Principal, Depends(requires(Scope.AUDIT_READ))]
+
+
+class AccessLogMixin:
+    """Who read or changed which child's record, when, in which request. Ids and codes only."""
+
+    __tablename__: ClassVar[str]
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(64))
+    child_id: Mapped[uuid.UUID] = mapped_column()
+    request_id: Mapped[str | None] = mapped_column(String(128), default=None)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:  # noqa: N805 - SQLAlchemy's declared_attr takes the class
+        return (Index(f"ix_{cls.__tablename__}_child_at", "child_id", "at"),)
+
+
+class Actor(Protocol):
+    """Whoever acts: a person's token or the service itself (each service's `Acting` has these)."""
+
+    @property
+    def actor(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def request_id(self) -> str | None: ...
+
+
+E = TypeVar("E", bound=AccessLogMixin)
+
+
+class AccessLogRepository(Generic[E]):
+    """Appends and reads; a service subclasses it naming its model (`model = AuditEntry`)."""
+
+    model: ClassVar[type[Any]]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def record(self, acting: Actor, action: str, child_ids: Iterable[uuid.UUID]) -> None:
+        """One row per distinct child, all with the same time: the action touched them together."""
+        now = utcnow()
+        self.session.add_all(
+            self.model(at=now, actor=acting.actor, role=acting.role, action=action, child_id=child_id,
+                       request_id=acting.request_id)
+            for child_id in dict.fromkeys(child_ids)
+        )
+
+    async def of_child(self, child_id: uuid.UUID) -> Sequence[E]:
+        stmt = select(self.model).where(self.model.child_id == child_id).order_by(self.model.seq)
+        return list((await self.session.execute(stmt)).scalars())
+
+
+class AuditEntryOut(BaseModel):
+    at: datetime
+    actor: str
+    role: str
+    action: str
+    child_id: uuid.UUID
+    request_id: str | None = None
+
+
+def audit_router(
+    prefix: str, repository: type[AccessLogRepository[Any]],
+    known: Callable[[AsyncSession, uuid.UUID], Awaitable[bool]] | None = None,
+) -> APIRouter:
+    """`GET {prefix}/audit?child_id=`: every read and change of that child's records in this service.
+    `known` lets the service that owns children answer 404 for a child it has never had."""
+    router = APIRouter(prefix=prefix, tags=["audit"])
+
+    @router.get("/audit", response_model=list[AuditEntryOut],
+                summary="Every read and change of a child's records here, oldest first (team_manager, ops)")
+    async def audit(child_id: Annotated[uuid.UUID, Query()], uow: UoW, _principal: AuditReader) -> list[AuditEntryOut]:
+        if known is not None and not await known(uow.session, child_id):
+            raise NotFound(f"there is no child {child_id}")
+        rows = await repository(uow.session).of_child(child_id)
+        return [AuditEntryOut(at=r.at, actor=r.actor, role=r.role, action=r.action, child_id=r.child_id,
+                              request_id=r.request_id) for r in rows]
+
+    return router
