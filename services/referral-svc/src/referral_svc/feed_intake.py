@@ -1,7 +1,7 @@
 """Partner feed events taken in by the set, not one at a time: the batch endpoint, and the single endpoint's
 group commit (many concurrent single events, one transaction).
 
-The rules are those of `partner_feeds.receive`, applied to many events with a fixed number of statements:
+The rules of a single partner event, applied to many events with a fixed number of statements:
 accepted once per (source, external_id) — also when the same id comes twice in one batch, or when another
 transaction stores it meanwhile (ON CONFLICT DO NOTHING, then answered as the duplicate it is); an event
 that cannot be accepted refuses only itself; matched events are announced (`partner.event.received`, in
