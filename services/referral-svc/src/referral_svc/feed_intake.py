@@ -64,22 +64,27 @@ async def receive_many(uow: UnitOfWork, events: Sequence[IncomingEvent]) -> list
     now = utcnow()
     known = await rows.existing([(e.source, e.external_id) for e in events])
     outcomes: list[Outcome | None] = [None] * len(events)
-    new_ids_by_key: dict[tuple[str, str], uuid.UUID] = {}
+    first_of: dict[tuple[str, str], int] = {}
+    repeats: list[tuple[int, int]] = []
     fresh: list[int] = []
-    ids = iter(new_ids(len(events)))
+    ids = new_ids(len(events))
     for i, event in enumerate(events):
         key = (event.source, event.external_id)
-        seen = known.get(key) or new_ids_by_key.get(key)
-        if seen is not None:  # a repeat changes nothing, whatever else it says
-            outcomes[i] = Outcome("duplicate", seen)
+        if key in known:  # a repeat changes nothing, whatever else it says
+            outcomes[i] = Outcome("duplicate", known[key])
+        elif key in first_of:  # again within these events: answered as the first one turns out
+            repeats.append((i, first_of[key]))
         elif event.occurred_at > now + CLOCK_SKEW:
             outcomes[i] = Outcome("invalid", errors=(FieldError("occurred_at", "is in the future"),))
         else:
-            new_ids_by_key[key] = next(ids)
+            first_of[key] = i
             fresh.append(i)
     if fresh:
-        await _store(uow, rows, [events[i] for i in fresh], [new_ids_by_key[(events[i].source, events[i].external_id)]
-                                                             for i in fresh], now, outcomes, fresh)
+        await _store(uow, rows, [events[i] for i in fresh], [ids[i] for i in fresh], now, outcomes, fresh)
+    for i, first in repeats:
+        # The first was stored here, or found stored by a transaction that won the race: the same id either way.
+        settled = outcomes[first]
+        outcomes[i] = Outcome("duplicate", settled.id if settled is not None else None)
     return [o if o is not None else Outcome("invalid") for o in outcomes]
 
 

@@ -129,7 +129,8 @@ async def test_racing_singles_and_batches_store_each_external_id_once(quiet, aut
             ids.setdefault(e["external_id"], set()).add(x["id"])
     for e, a in zip([e for e in events for _ in range(2)], answers[3:], strict=True):
         ids.setdefault(e["external_id"], set()).add(a.json()["id"])
-    assert all(len(v) == 1 for v in ids.values()), "every answer for one external_id names the same event"
+    assert all(len(v) == 1 for v in ids.values()), ("every answer for one external_id names the same event",
+                                                     {k: v for k, v in ids.items() if len(v) > 1})
     for e in events:
         assert await _stored(quiet, "police", e["external_id"]) == 1
     assert await quiet.outbox() == outbox_before + 20
