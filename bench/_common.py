@@ -7,6 +7,7 @@ prints its figure as a ratio of that.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -157,8 +158,9 @@ def platform(*, distributed: bool = False, extra: list[str] | None = None,
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data_dir:
         argv = [str(EOC), "up", "--port", str(port), "--data-dir", data_dir]
+        prefix = f"bench_{uuid.uuid4().hex[:8]}_"
         if distributed:
-            argv += ["--distributed", "--database-prefix", f"bench_{uuid.uuid4().hex[:8]}_"]
+            argv += ["--distributed", "--database-prefix", prefix]
         argv += extra or []
         log = open(Path(data_dir) / "eoc.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
@@ -172,6 +174,19 @@ def platform(*, distributed: bool = False, extra: list[str] | None = None,
             except subprocess.TimeoutExpired:
                 proc.kill()
             log.close()
+            if distributed:
+                asyncio.run(_drop_databases(prefix))
+
+
+async def _drop_databases(prefix: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        for name in await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE $1", prefix + "%"):
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name["datname"]}" WITH (FORCE)')
+    finally:
+        await conn.close()
 
 
 def token(data_dir: Path, role: str, source: str | None = None) -> str:
