@@ -8,9 +8,17 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
 .PHONY: install up test test-fast lint asyncapi bench clean
 
-install: $(STAMP)
+NODE_STAMP := dashboard/node_modules/.installed
 
-$(STAMP): uv.lock pyproject.toml shared/pyproject.toml runner/pyproject.toml services/*/pyproject.toml
+install: $(STAMP) $(NODE_STAMP)
+
+# The dashboard's assets (GOV.UK Frontend) and axe-core for its browser tests, exactly as the lock says.
+$(NODE_STAMP): dashboard/package.json dashboard/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the dashboard's assets (Debian: apt-get install npm)"; exit 1; }
+	@cd dashboard && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
+$(STAMP): uv.lock pyproject.toml shared/pyproject.toml runner/pyproject.toml dashboard/pyproject.toml services/*/pyproject.toml
 	@if [ ! -x "$(UV)" ]; then $(PYTHON) -m venv $(VENV) && $(VENV)/bin/pip install --quiet "uv>=0.5"; fi
 	@"$(UV)" sync --frozen --all-packages --group dev
 	@touch $(STAMP)

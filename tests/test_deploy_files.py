@@ -77,7 +77,7 @@ def test_the_gateway_config_is_accepted_by_nginx(tmp_path: Path) -> None:
         pytest.skip("nginx is not on PATH")
     values = {"EOC_GATEWAY_LISTEN": "127.0.0.1:1", "EOC_GATEWAY_TEMP_DIR": str(tmp_path),
               "EOC_GATEWAY_ACCESS_LOG": str(tmp_path / "access.log"),
-              **{f"EOC_{n.upper()}_UPSTREAM": "127.0.0.1:9" for n in NAMES}}
+              **{f"EOC_{n.upper()}_UPSTREAM": "127.0.0.1:9" for n in [*NAMES, "dashboard"]}}
     conf = tmp_path / "nginx.conf"
     conf.write_text(render_gateway((ROOT / "deploy/gateway/nginx.conf").read_text(), values))
     result = run(nginx, "-t", "-q", "-p", tmp_path, "-c", conf, "-e", tmp_path / "error.log",
@@ -224,7 +224,7 @@ def test_kustomization_lists_files_that_exist() -> None:
             listed.append(path)
     assert all(p.exists() for p in listed)
     assert sorted(listed) == k8s_files(), "every manifest is in the kustomization, and only those"
-    assert {i["name"] for i in top["images"]} == {f"eoc/{n}-svc" for n in NAMES}
+    assert {i["name"] for i in top["images"]} == {f"eoc/{n}-svc" for n in NAMES} | {"eoc/dashboard"}
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -139,8 +139,12 @@ def test_every_service_runs_alone_on_its_own_postgres_database(distributed: Runn
         assert f"--factory {svc}_svc.app:create_app" in children
     assert "nginx" in children
     assert not list(distributed.data_dir.glob("*.sqlite3")), "distributed mode uses PostgreSQL, never SQLite"
-    index = httpx.get(distributed.base + "/").json()
+    index = httpx.get(distributed.base + "/platform").json()
     assert set(index["services"]) == set(PREFIXES)
+    assert "--factory eoc_dashboard.app:create_app" in children
+    sign_in = httpx.get(distributed.base + "/", follow_redirects=True)  # the dashboard, through the gateway
+    assert sign_in.status_code == 200 and 'name="role"' in sign_in.text
+    assert httpx.get(distributed.base + "/stylesheets/govuk-frontend.min.css").status_code == 200
 
 
 def test_a_referral_gets_its_eligibility_decision_through_the_gateway(distributed: Running) -> None:

@@ -16,6 +16,7 @@ topics=(
   referral.created referral.updated child.updated intervention.started intervention.closed
   consent.overdue assessment.overdue partner.event.received eligibility.decided
   followup.due followup.recorded projection.updated
+  pre_proceedings.started fgdm.offered fgdm.responded fgdm.meeting_held fgdm.offer_overdue care_application.made
 )
 
 for topic in "${topics[@]}"; do

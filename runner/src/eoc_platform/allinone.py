@@ -14,10 +14,12 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from eligibility_svc.app import create_app as create_eligibility
 from eligibility_svc.settings import EligibilitySettings
+from eoc_dashboard.app import create_app as create_dashboard
+from eoc_dashboard.settings import DashboardSettings
 from eoc_platform.body_limit import BodyLimit
 from finance_svc.app import create_app as create_finance
 from finance_svc.settings import FinanceSettings
@@ -75,5 +77,15 @@ def create_platform(data_dir: Path, kafka_bootstrap: str, **overrides: Any) -> A
                 await stack.enter_async_context(app.router.lifespan_context(app))
             yield
 
-    fallback = Starlette(routes=[Route("/", index)], lifespan=lifespan)
-    return PrefixDispatcher(apps, fallback)
+    platform = PrefixDispatcher(apps, None)
+    # The dashboard answers `/` and every path no service has, calling the services in-process with the
+    # signed-in person's token exactly as it would through the gateway; the JSON index moves to /platform.
+    dashboard = create_dashboard(DashboardSettings(data_dir=data_dir), api_app=platform)
+
+    @asynccontextmanager
+    async def with_dashboard(app: Starlette) -> AsyncIterator[None]:
+        async with lifespan(app), dashboard.router.lifespan_context(dashboard):
+            yield
+
+    platform.fallback = Starlette(routes=[Route("/platform", index), Mount("/", app=dashboard)], lifespan=with_dashboard)
+    return platform

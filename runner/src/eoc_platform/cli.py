@@ -121,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     tok.add_argument("--subject", help="the actor named in the audit log (default: a generated id)")
     tok.set_defaults(func=_token)
 
+    from eoc_platform.dlq import add_parser as add_dlq_parser
+
+    add_dlq_parser(sub)
+
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
 

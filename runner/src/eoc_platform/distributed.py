@@ -169,6 +169,13 @@ class Distributed:
                     "--port", str(port), "--no-access-log", "--log-level", "warning",
                     "--timeout-graceful-shutdown", "10", "--lifespan", "on",
                 ], env=self.service_env(name, names[name], port))
+        ports["dashboard"] = free_port()
+        self._spawn("dashboard", [
+            sys.executable, "-m", "uvicorn", "--factory", "eoc_dashboard.app:create_app", "--host", "127.0.0.1",
+            "--port", str(ports["dashboard"]), "--no-access-log", "--log-level", "warning", "--lifespan", "on",
+        ], env={**os.environ, "EOC_DATA_DIR": str(self.data_dir), "PYTHONUNBUFFERED": "1",
+                "EOC_DASHBOARD_API_URL": f"http://127.0.0.1:{self.port}"})  # the APIs through the gateway
+        self.replica_ports["dashboard"] = [ports["dashboard"]]
         self._start_gateway(nginx, self.replica_ports)
         return ports
 

@@ -138,8 +138,10 @@ class UnitOfWork:
     def publish(self, event_type: str, key: uuid.UUID | str, data: Any, subject: str | None = None) -> None:
         """Record an event in the outbox, inside this transaction."""
         from eoc_shared.events.envelope import build_envelope
+        from eoc_shared.tracing import stamp as stamp_trace_context
 
         envelope = build_envelope(event_type, key=str(key), data=data, source=self._source, subject=subject)
+        stamp_trace_context(envelope)
         self.session.add(
             self._outbox_model(
                 id=uuid.UUID(envelope["id"]),

@@ -114,3 +114,37 @@ def install_error_handlers(app: FastAPI) -> None:
             "the service could not complete this request; nothing was changed. Quote the request id to support.",
             request,
         )
+
+
+def install_outage_handlers(app: FastAPI) -> None:
+    """A database that cannot be reached answers 503 with Retry-After; one log line per episode, no traceback.
+
+    Registered for the exception classes a lost database raises; anything of those classes that is not an
+    outage (a constraint violation is a DBAPIError too) goes to the app's catch-all handler unchanged.
+    """
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from eoc_shared.outage import RETRY_AFTER_SECONDS, is_outage
+
+    async def _outage(request: Request, exc: Exception) -> Any:
+        if not is_outage(exc):
+            fallback = request.app.exception_handlers.get(Exception)
+            if fallback is None:
+                raise exc
+            return await fallback(request, exc)
+        episodes = getattr(request.app.state, "outages", None)
+        if episodes is not None:
+            episodes.failed("database", exc)
+        response = problem(
+            503, "Service unavailable",
+            f"the service's database cannot be reached just now; nothing was changed. Retry in {RETRY_AFTER_SECONDS} seconds.",
+            request,
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    import asyncpg
+
+    for cls in (DBAPIError, PoolTimeout, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        app.add_exception_handler(cls, _outage)

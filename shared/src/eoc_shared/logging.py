@@ -21,6 +21,17 @@ def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, 
     return event_dict
 
 
+def add_trace_ids(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Trace and span ids of the current span, so a log line leads to its trace."""
+    from eoc_shared.tracing import current_ids
+
+    ids = current_ids()
+    if ids is not None:
+        event_dict.setdefault("trace_id", ids[0])
+        event_dict.setdefault("span_id", ids[1])
+    return event_dict
+
+
 #: loggers whose records may carry a traceback of a failed request or task; they keep one line without it
 TRACEBACK_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.asgi", "starlette", "fastapi", "asyncio",
                      "sqlalchemy", "faststream", "aiokafka", "kafka")
@@ -59,6 +70,7 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             redact,
+            add_trace_ids,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
@@ -68,4 +80,6 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
     for noisy in ("aiokafka", "faststream", "kafka"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    # aiokafka logs each failed reconnect at ERROR; a broker outage is one `dependency.unavailable` line instead.
+    logging.getLogger("aiokafka.client").setLevel(logging.CRITICAL)
     withhold_tracebacks()

@@ -16,13 +16,16 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from eoc_shared.auth import Scope, TokenVerifier, requires
+from eoc_shared import operability
+from eoc_shared.auth import TokenVerifier
 from eoc_shared.db import Database, UnitOfWork
 from eoc_shared.errors import install_error_handlers
 from eoc_shared.events.bus import Consumers, OutboxRelay
+from eoc_shared.events.deadletters import DeadLetters
 from eoc_shared.events.envelope import source_of
 from eoc_shared.logging import configure_logging
 from eoc_shared.migrations import upgrade_to_head
+from eoc_shared.outage import OutageEpisodes
 from eoc_shared.settings import ServiceSettings
 
 log = structlog.get_logger("eoc.service")
@@ -32,7 +35,8 @@ class ServiceRuntime:
     """Everything a running service holds: its database, its outbox relay, its consumers, its token verifier."""
 
     def __init__(
-        self, settings: ServiceSettings, *, outbox_model: type, inbox_model: type, migrations_dir: Path
+        self, settings: ServiceSettings, *, outbox_model: type, inbox_model: type, migrations_dir: Path,
+        dead_letter_model: type | None = None,
     ) -> None:
         self.settings = settings
         self.name = settings.service_name
@@ -48,6 +52,9 @@ class ServiceRuntime:
         )
         self.verifier = TokenVerifier(settings)
         self.background: list[asyncio.Task[Any]] = []
+        self.outages: OutageEpisodes
+        self.dead_letters: DeadLetters | None = None
+        operability.attach(self, dead_letter_model)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db, self.outbox_model, source_of(self.name), on_commit=self.relay.notify)
@@ -154,8 +161,10 @@ def health_router(prefix: str) -> APIRouter:
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
 
-    @router.get("/metrics", summary="Prometheus metrics (ops)", dependencies=[Depends(requires(Scope.OPS))])
-    async def metrics() -> Response:
+    @router.get("/metrics", summary="Prometheus metrics (ops, or the scraper's EOC_METRICS_TOKEN)",
+                dependencies=[Depends(operability.metrics_access)])
+    async def metrics(request: Request) -> Response:
+        await operability.refresh_gauges(request.app.state.runtime)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
@@ -194,7 +203,9 @@ def create_service_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(health_router(prefix))
+    app.include_router(operability.ops_router(runtime))
     for router in routers:
         app.include_router(router)
+    operability.instrument(app, runtime)
     app.add_middleware(RequestContext, service=runtime.name)
     return app

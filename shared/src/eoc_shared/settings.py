@@ -38,6 +38,8 @@ class ServiceSettings(BaseSettings):
     # Replicas of one service share a consumer group; separate deployments (or test instances) must not.
     consumer_group_suffix: str = ""
     run_consumers: bool = True
+    # A static bearer secret a Prometheus scraper may present on /metrics (and nowhere else); unset: ops tokens only.
+    metrics_token: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from eligibility_svc import decisions
 from eligibility_svc.api.routes import install_error_paths, router
-from eligibility_svc.db.models import Inbox, Outbox
+from eligibility_svc.db.models import DeadLetter, Inbox, Outbox
 from eligibility_svc.db.repositories import AccessLog
 from eligibility_svc.events import handlers
 from eligibility_svc.settings import EligibilitySettings
@@ -25,7 +25,8 @@ async def _seed(runtime: ServiceRuntime) -> None:
 
 def create_app(settings: EligibilitySettings | None = None) -> FastAPI:
     settings = settings or EligibilitySettings()
-    runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS)
+    runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS,
+                             dead_letter_model=DeadLetter)
     handlers.register(runtime.consumers)
     app = create_service_app(
         runtime,

@@ -11,7 +11,7 @@ from eoc_shared.audit import audit_router
 from eoc_shared.service import ServiceRuntime, create_service_app
 from finance_svc import accounting
 from finance_svc.api.routes import router
-from finance_svc.db.models import Inbox, Outbox
+from finance_svc.db.models import DeadLetter, Inbox, Outbox
 from finance_svc.db.repositories import AccessLog
 from finance_svc.events import handlers
 from finance_svc.settings import FinanceSettings
@@ -30,7 +30,8 @@ async def _seed(runtime: ServiceRuntime) -> None:
 
 def create_app(settings: FinanceSettings | None = None) -> FastAPI:
     settings = settings or FinanceSettings()
-    runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS)
+    runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS,
+                             dead_letter_model=DeadLetter)
     handlers.register(runtime.consumers)
     return create_service_app(
         runtime,

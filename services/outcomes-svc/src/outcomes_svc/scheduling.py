@@ -31,6 +31,7 @@ from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.events.envelope import build_envelope, source_of
 from eoc_shared.events.schemas import EventPayload, FollowupDue, spec_for
+from eoc_shared.metrics import record_job_run
 from outcomes_svc.db.models import Followup, Outbox
 from outcomes_svc.domain.outcome_terms import OVERDUE_AFTER_DAYS, FollowupStatus
 
@@ -180,10 +181,12 @@ async def periodic(runtime: Any, interval_seconds: float, batch_size: int) -> No
     while True:
         try:
             result = await run(runtime.uow, today(), batch_size, runtime.relay.notify)
+            record_job_run(runtime.name, "followups", True)
             if result["due"] or result["overdue"]:
                 log.info("scheduler.ran", due=result["due"], overdue=result["overdue"])
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a failed run is retried at the next interval
             log.warning("scheduler.run_failed", error=type(exc).__name__)
+            record_job_run(runtime.name, "followups", False)
         await asyncio.sleep(interval_seconds)

@@ -9,11 +9,12 @@ from fastapi import FastAPI
 
 from eoc_shared.audit import audit_router
 from eoc_shared.service import ServiceRuntime, create_service_app
-from referral_svc import escalations
+from referral_svc import equity, escalations
+from referral_svc.api.equity_routes import router as reports_router
 from referral_svc.api.pre_proceedings import router as pre_proceedings_router
 from referral_svc.api.routes import router
 from referral_svc.case_history import child_known
-from referral_svc.db.models import Inbox, Outbox
+from referral_svc.db.models import DeadLetter, Inbox, Outbox
 from referral_svc.db.repositories import AuditLog
 from referral_svc.events import handlers
 from referral_svc.feed_intake import GroupCommit
@@ -34,14 +35,16 @@ def _start_timers(settings: ReferralSettings):  # noqa: ANN202
 
 def create_app(settings: ReferralSettings | None = None) -> FastAPI:
     settings = settings or ReferralSettings()
-    runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS)
+    runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS,
+                             dead_letter_model=DeadLetter)
     handlers.register(runtime.consumers)
+    equity.register(runtime.consumers)
     app = create_service_app(
         runtime,
         title="Edge of Care — referral service",
         description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
-        # fixed paths before /{referral_id}: the audit router and pre-proceedings
-        routers=[audit_router("/referrals", AuditLog, known=child_known), pre_proceedings_router, router],
+        # fixed paths before /{referral_id}: the reports, the audit router and pre-proceedings
+        routers=[reports_router, audit_router("/referrals", AuditLog, known=child_known), pre_proceedings_router, router],
         on_start=_start_timers(settings),
     )
     app.state.feed_group = GroupCommit(runtime.uow)

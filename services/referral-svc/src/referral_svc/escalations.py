@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.events.schemas import AssessmentOverdue, ConsentOverdue
+from eoc_shared.metrics import record_job_run
 from referral_svc import pre_proceedings
 from referral_svc.acting import Acting, system
 from referral_svc.db.models import Referral
@@ -88,6 +89,7 @@ async def periodic(runtime: Any, interval_seconds: float) -> None:
                 result = await run_timers(uow, today(), system())
                 await pre_proceedings.run_offer_timers(uow, today(), system())
                 await uow.commit()
+            record_job_run(runtime.name, "escalations", True)
             if result["consent_overdue"] or result["assessment_overdue"]:
                 log.info("timers.escalated", consent=len(result["consent_overdue"]),
                          assessment=len(result["assessment_overdue"]))
@@ -95,4 +97,5 @@ async def periodic(runtime: Any, interval_seconds: float) -> None:
             raise
         except Exception as exc:  # noqa: BLE001 - a failed run is retried at the next interval
             log.warning("timers.run_failed", error=type(exc).__name__)
+            record_job_run(runtime.name, "escalations", False)
         await asyncio.sleep(interval_seconds)

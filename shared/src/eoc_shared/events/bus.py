@@ -29,10 +29,13 @@ from pydantic import ValidationError
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from eoc_shared import tracing
 from eoc_shared.db import Database, UnitOfWork, utcnow
+from eoc_shared.events.deadletters import DeadLetters, Parked
 from eoc_shared.events.envelope import Envelope
 from eoc_shared.events.schemas import EventPayload, EventSpec, spec_for
-from eoc_shared.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED, OUTBOX_BACKLOG
+from eoc_shared.metrics import EVENTS_CONSUMED, EVENTS_PUBLISHED, INBOX_DUPLICATES, OUTBOX_BACKLOG
+from eoc_shared.outage import OutageEpisodes, is_outage
 
 log = structlog.get_logger("eoc.bus")
 
@@ -72,6 +75,7 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._producer: AIOKafkaProducer | None = None
         self.connected = False
+        self.outages: OutageEpisodes | None = None
 
     def notify(self) -> None:
         self._wake.set()
@@ -118,6 +122,8 @@ class OutboxRelay:
             try:
                 await self._ensure_producer()
                 sent = await self.publish_pending()
+                if self.outages is not None:
+                    self.outages.succeeded("broker")
                 backoff = 0.2
                 if sent:
                     continue
@@ -129,7 +135,10 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - broker away: keep the rows, try again later
-                log.warning("outbox.publish_failed", service=self.service, error=type(exc).__name__, retry_in=backoff)
+                if self.outages is not None:  # one line per episode, not one per retry
+                    self.outages.failed("database" if is_outage(exc) else "broker", exc)
+                else:
+                    log.warning("outbox.publish_failed", service=self.service, error=type(exc).__name__, retry_in=backoff)
                 await self._close_producer()
                 try:
                     await asyncio.wait_for(self._sleep_unless_stopping(), backoff)
@@ -161,6 +170,7 @@ class OutboxRelay:
                     ("ce_id", str(row.id).encode()),
                     ("ce_type", row.payload["type"].encode()),
                     ("content-type", b"application/cloudevents+json"),
+                    *tracing.message_headers(row.payload, self.service, row.topic),
                 ]
                 value = json.dumps(row.payload, separators=(",", ":")).encode()
                 futures.append(await producer.send(row.topic, value=value, key=row.key.encode(), headers=headers))
@@ -215,6 +225,8 @@ class Consumers:
         self.subscriptions: list[Subscription] = []
         self._task: asyncio.Task[None] | None = None
         self.connected = False
+        self.outages: OutageEpisodes | None = None
+        self.dead_letters: DeadLetters | None = None
 
     def subscribe(self, topic: str, handler: Handler) -> None:
         spec = spec_for(topic)
@@ -232,30 +244,52 @@ class Consumers:
     async def dispatch(self, sub: Subscription, msg: KafkaMessage) -> None:
         raw: bytes = msg.body
         key = msg.raw_message.key
+        outcome, attempts, reason = await self.process(sub, raw, msg.headers)
+        if outcome in ("handled", "duplicate"):
+            await msg.ack()
+            return
+        await self._dead_letter(sub, raw, key, reason, attempts=attempts, msg=msg)
+
+    async def process(self, sub: Subscription, raw: bytes, headers: dict[str, Any] | None = None) -> tuple[str, int, str]:
+        """Decode and handle one message: (`handled`|`duplicate`|`poison`|`failed`, attempts, reason).
+
+        Used for messages from the broker and for replays from the dead-letter table alike. While the
+        database is unreachable the attempt is not counted: an outage must not dead-letter good messages.
+        """
         try:
             envelope, payload = self.decode(sub.spec, raw)
         except PoisonMessage as exc:
-            await self._dead_letter(sub, raw, key, f"invalid message: {exc}", attempts=0, msg=msg)
-            return
+            return "poison", 0, f"invalid message: {exc}"
         error = ""
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                outcome = await self._handle_once(sub, envelope, payload)
-                EVENTS_CONSUMED.labels(self.service, sub.spec.topic, outcome).inc()
-                await msg.ack()
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
-                error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
-                log.warning(
-                    "consumer.handler_failed", service=self.service, topic=sub.spec.topic,
-                    event_id=str(envelope.id), attempt=attempt, error=type(exc).__name__,
-                )
-                if attempt < self._max_attempts:
-                    await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
-        await self._dead_letter(sub, raw, key, f"handler failed {self._max_attempts} times: {error}",
-                                attempts=self._max_attempts, msg=msg)
+        attempt = 0
+        with tracing.consumer_span(self.service, sub.spec.topic, sub.consumer, envelope, headers):
+            while attempt < self._max_attempts:
+                attempt += 1
+                try:
+                    outcome = await self._handle_once(sub, envelope, payload)
+                    if self.outages is not None:
+                        self.outages.succeeded("database")
+                    EVENTS_CONSUMED.labels(self.service, sub.spec.topic, outcome).inc()
+                    if outcome == "duplicate":
+                        INBOX_DUPLICATES.labels(self.service, sub.consumer).inc()
+                    return outcome, attempt, ""
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - retried, then dead-lettered
+                    if is_outage(exc):
+                        if self.outages is not None:
+                            self.outages.failed("database", exc)
+                        attempt -= 1
+                        await asyncio.sleep(1.0)
+                        continue
+                    error = "".join(traceback.format_exception_only(type(exc), exc)).strip()[:2000]
+                    log.warning(
+                        "consumer.handler_failed", service=self.service, topic=sub.spec.topic,
+                        event_id=str(envelope.id), attempt=attempt, error=type(exc).__name__,
+                    )
+                    if attempt < self._max_attempts:
+                        await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+        return "failed", self._max_attempts, f"handler failed {self._max_attempts} times: {error}"
 
     @staticmethod
     def decode(spec: EventSpec, raw: bytes) -> tuple[Envelope, EventPayload]:
@@ -297,26 +331,38 @@ class Consumers:
     async def _dead_letter(
         self, sub: Subscription, raw: bytes, key: bytes | None, reason: str, attempts: int, msg: KafkaMessage
     ) -> None:
-        headers = {
-            "dlq-reason": reason[:4000],
-            "dlq-topic": sub.spec.topic,
-            "dlq-partition": str(msg.raw_message.partition),
-            "dlq-offset": str(msg.raw_message.offset),
-            "dlq-consumer": sub.consumer,
-            "dlq-attempts": str(attempts),
-            "dlq-at": utcnow().isoformat(),
-        }
+        partition, offset = msg.raw_message.partition, msg.raw_message.offset
         try:
-            await self.broker.publish(raw, topic=sub.spec.dlq, key=key, headers=headers)
+            if self.dead_letters is not None:
+                attempts = await self.dead_letters.park(
+                    Parked(sub.consumer, sub.spec.topic, partition, offset, key, raw, reason, attempts))
+            await self.publish_dead_letter(sub, raw, key, reason, attempts, partition, offset)
         except Exception:
             # Not parked anywhere yet: do not move past it; it will be redelivered.
             await msg.nack()
             await asyncio.sleep(1.0)
             raise
         log.error("consumer.dead_lettered", service=self.service, topic=sub.spec.topic, dlq=sub.spec.dlq,
-                  offset=msg.raw_message.offset, attempts=attempts)
+                  offset=offset, attempts=attempts)
         EVENTS_CONSUMED.labels(self.service, sub.spec.topic, "dead_lettered").inc()
         await msg.ack()
+
+    async def publish_dead_letter(
+        self, sub: Subscription, raw: bytes, key: bytes | None, reason: str, attempts: int, partition: int, offset: int
+    ) -> None:
+        headers = {
+            "dlq-reason": reason[:4000],
+            "dlq-topic": sub.spec.topic,
+            "dlq-partition": str(partition),
+            "dlq-offset": str(offset),
+            "dlq-consumer": sub.consumer,
+            "dlq-attempts": str(attempts),
+            "dlq-at": utcnow().isoformat(),
+        }
+        await self.broker.publish(raw, topic=sub.spec.dlq, key=key, headers=headers)
+
+    def subscription(self, topic: str, consumer: str) -> Subscription | None:
+        return next((s for s in self.subscriptions if s.spec.topic == topic and s.consumer == consumer), None)
 
     def start(self) -> None:
         if self.subscriptions:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from eoc_shared.audit import AccessLogMixin
 from eoc_shared.db import JSONType, Money, UTCDateTime
+from eoc_shared.events.deadletters import DeadLetterMixin
 from eoc_shared.events.store import InboxMixin, OutboxMixin
 
 NAMING = {
@@ -42,6 +43,10 @@ class Outbox(OutboxMixin, Base):
 
 
 class Inbox(InboxMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
     pass
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from eoc_shared.audit import AccessLogMixin
 from eoc_shared.db import JSONType, UTCDateTime, new_id
+from eoc_shared.events.deadletters import DeadLetterMixin
 from eoc_shared.events.store import InboxMixin, OutboxMixin
 
 NAMING = {
@@ -261,11 +262,30 @@ class AuditEntry(AccessLogMixin, Base):
     __tablename__ = "audit_log"
 
 
+class TwelveMonthOutcome(Base):
+    """A child's 12-month follow-up result after one intervention, as outcomes-svc announced it
+    (`followup.recorded`): the last stage of the equity funnel."""
+
+    __tablename__ = "twelve_month_outcomes"
+
+    child_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    intervention_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    followup_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    living_situation: Mapped[str] = mapped_column(String(16))
+    re_referred: Mapped[bool] = mapped_column(Boolean)
+    observed_on: Mapped[date] = mapped_column(Date)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Outbox(OutboxMixin, Base):
     pass
 
 
 class Inbox(InboxMixin, Base):
+    pass
+
+
+class DeadLetter(DeadLetterMixin, Base):
     pass
 
 

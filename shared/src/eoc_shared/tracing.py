@@ -1,0 +1,182 @@
+"""One trace from an HTTP request through the outbox, Kafka and the consumer to the events it publishes.
+
+W3C trace context travels as the CloudEvents distributed-tracing extension (`traceparent`, `tracestate`)
+inside the envelope kept in the outbox, and as the `traceparent` Kafka header. Spans carry ids and codes
+only: SQL statements without their parameters, routes as templates, no query strings.
+Spans are exported over OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+_TRACER_NAME = "eoc"
+_configured = False
+
+
+def configure_tracing(service: str) -> None:
+    """Install the SDK tracer provider once per process (all-in-one runs four services in one)."""
+    global _configured
+    if _configured:
+        return
+    _configured = True
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    current = trace.get_tracer_provider()
+    if isinstance(current, TracerProvider):  # someone (a test, an agent) installed one already
+        return
+    name = os.environ.get("OTEL_SERVICE_NAME") or (service if os.environ.get("EOC_ALL_IN_ONE") != "1" else "eoc")
+    provider = TracerProvider(resource=Resource.create({"service.name": name}))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer(_TRACER_NAME)
+
+
+def _server_hook(service: str) -> Any:
+    def hook(span: Any, scope: dict[str, Any]) -> None:
+        if span is not None and span.is_recording():
+            span.set_attribute("eoc.service", service)
+        _strip_query(span, scope)
+
+    return hook
+
+
+def _strip_query(span: Any, scope: dict[str, Any]) -> None:
+    """Query strings may carry ids lists or searches; a span keeps the path template only."""
+    if span is not None and span.is_recording():
+        route = scope.get("route")
+        template = getattr(route, "path", None)
+        for attr in ("http.target", "url.query", "http.url", "url.full"):
+            span.set_attribute(attr, "")
+        if template:
+            span.set_attribute("http.route", template)
+
+
+def instrument_app(app: Any, service: str) -> None:
+    """FastAPI server spans (health and metrics excluded)."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    configure_tracing(service)
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls="healthz,readyz,metrics", server_request_hook=_server_hook(service),
+        exclude_spans=["receive", "send"],
+    )
+
+
+def instrument_engine(engine: Any, service: str) -> None:
+    """Client spans for SQL: the statement text with its placeholders, never the parameters.
+
+    Done with SQLAlchemy's cursor events (the PyPI instrumentation does not yet support SQLAlchemy 2.1).
+    """
+    from sqlalchemy import event
+
+    configure_tracing(service)
+    sync_engine = engine.sync_engine
+    system = sync_engine.dialect.name
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _start(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+        operation = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
+        span = tracer().start_span(
+            f"{operation} {system}", kind=SpanKind.CLIENT,
+            attributes={"db.system": system, "db.statement": statement[:2000], "db.operation": operation,
+                        "eoc.service": service},
+        )
+        if context is not None:
+            context._eoc_span = span
+        else:
+            span.end()
+
+    @event.listens_for(sync_engine, "after_cursor_execute")
+    def _end(_conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
+        span = getattr(context, "_eoc_span", None)
+        if span is not None:
+            span.end()
+            context._eoc_span = None
+
+    @event.listens_for(sync_engine, "handle_error")
+    def _failed(exception_context: Any) -> None:
+        context = exception_context.execution_context
+        span = getattr(context, "_eoc_span", None) if context is not None else None
+        if span is not None:
+            span.set_status(Status(StatusCode.ERROR, type(exception_context.original_exception).__name__))
+            span.end()
+            context._eoc_span = None
+
+
+def stamp(envelope: dict[str, Any]) -> None:
+    """Put the current trace context into an envelope (CloudEvents distributed-tracing extension)."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    if "traceparent" in carrier:
+        envelope["traceparent"] = carrier["traceparent"]
+        if carrier.get("tracestate"):
+            envelope["tracestate"] = carrier["tracestate"]
+
+
+def _context_of(carrier: Mapping[str, Any]) -> otel_context.Context:
+    text = {k: (v.decode(errors="replace") if isinstance(v, bytes) else str(v))
+            for k, v in carrier.items() if k in ("traceparent", "tracestate") and v}
+    return _PROPAGATOR.extract(text)
+
+
+def message_headers(payload: Mapping[str, Any], service: str = "", topic: str = "") -> list[tuple[str, bytes]]:
+    """Kafka headers for an outbox row: a short producer span under the stored context, and its traceparent."""
+    if "traceparent" not in payload:
+        return []
+    with tracer().start_as_current_span(
+        f"{topic} publish", context=_context_of(payload), kind=SpanKind.PRODUCER,
+        attributes={"messaging.system": "kafka", "messaging.destination.name": topic,
+                    "messaging.message.id": str(payload.get("id", "")), "eoc.service": service},
+    ):
+        carrier: dict[str, str] = {}
+        _PROPAGATOR.inject(carrier)
+    return [(k, v.encode()) for k, v in carrier.items()]
+
+
+@contextmanager
+def consumer_span(
+    service: str, topic: str, consumer: str, envelope: Any, headers: Mapping[str, Any] | None
+) -> Iterator[trace.Span]:
+    """The consumer's span: a child of the message's `traceparent` header, else of the envelope's extension."""
+    carrier: dict[str, Any] = dict(headers or {})
+    if "traceparent" not in carrier:
+        extra = getattr(envelope, "model_extra", None) or {}
+        carrier = {k: extra[k] for k in ("traceparent", "tracestate") if k in extra}
+    with tracer().start_as_current_span(
+        f"{topic} process", context=_context_of(carrier), kind=SpanKind.CONSUMER,
+        attributes={"messaging.system": "kafka", "messaging.destination.name": topic,
+                    "messaging.consumer.group.name": consumer, "messaging.message.id": str(envelope.id),
+                    "eoc.service": service},
+        record_exception=False, set_status_on_exception=False,
+    ) as span:
+        try:
+            yield span
+        except BaseException as exc:
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            raise
+
+
+def current_ids() -> tuple[str, str] | None:
+    """(trace_id, span_id) in hex of the current span, for log lines."""
+    ctx = trace.get_current_span().get_span_context()
+    if not ctx.is_valid:
+        return None
+    return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
