@@ -17,6 +17,7 @@ from referral_svc.case_history import child_known
 from referral_svc.db.models import DeadLetter, Inbox, Outbox
 from referral_svc.db.repositories import AuditLog
 from referral_svc.events import handlers
+from referral_svc.feed_intake import GroupCommit
 from referral_svc.settings import ReferralSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -38,7 +39,7 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
                              dead_letter_model=DeadLetter)
     handlers.register(runtime.consumers)
     equity.register(runtime.consumers)
-    return create_service_app(
+    app = create_service_app(
         runtime,
         title="Edge of Care — referral service",
         description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
@@ -46,3 +47,5 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
         routers=[reports_router, audit_router("/referrals", AuditLog, known=child_known), pre_proceedings_router, router],
         on_start=_start_timers(settings),
     )
+    app.state.feed_group = GroupCommit(runtime.uow)
+    return app
