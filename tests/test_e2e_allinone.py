@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 EOC = Path(sys.executable).parent / "eoc"
 
 
-def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, f"eoc up exited early with {process.returncode}"
