@@ -5,6 +5,7 @@ under var/test-artefacts/dashboard (untracked)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ import httpx
 import pytest
 
 from eoc_shared.broker import free_port
+from eoc_shared.testing.fixtures import produce_raw
 
 pytestmark = pytest.mark.e2e
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -30,6 +33,7 @@ CHROMIUM = os.environ.get("EOC_CHROMIUM", "/usr/bin/chromium")
 AXE = ROOT / "dashboard" / "node_modules" / "axe-core" / "axe.min.js"
 ARTEFACTS = ROOT / "var" / "test-artefacts" / "dashboard"
 FY = 2026
+POISON_TOPIC = "referral.created"
 REFERRED = "2026-11-02"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 EXPECTED = {
@@ -42,9 +46,10 @@ ALL_VIEWS = ["board", "equity", "operations"]
 
 
 class Platform:
-    def __init__(self, base: str, data_dir: Path) -> None:
+    def __init__(self, base: str, data_dir: Path, bootstrap: str) -> None:
         self.base = base
         self.data_dir = data_dir
+        self.bootstrap = bootstrap
 
     def token(self, role: str) -> str:
         return subprocess.run([str(EOC), "token", "--role", role, "--data-dir", str(self.data_dir)],
@@ -72,9 +77,10 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         pytest.skip("axe-core is not installed (make install runs npm ci in dashboard/)")
     port = free_port()
     data_dir = tmp_path_factory.mktemp("dashboard") / "var"
-    process = subprocess.Popen([str(EOC), "up", "--port", str(port), "--data-dir", str(data_dir)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env={**os.environ, "EOC_LOG_LEVEL": "WARNING"})
+    said = data_dir.parent / "eoc-up.out"  # its first line names the broker, to park a poison message on it
+    with said.open("wb") as out:
+        process = subprocess.Popen([str(EOC), "up", "--port", str(port), "--data-dir", str(data_dir)],
+                                   stdout=out, stderr=subprocess.DEVNULL, env={**os.environ, "EOC_LOG_LEVEL": "WARNING"})
     base = f"http://127.0.0.1:{port}"
     try:
         def ready() -> bool:
@@ -86,7 +92,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                 return False
 
         _eventually(ready, timeout=120)
-        yield Platform(base, data_dir)
+        broker = re.search(r"broker on (\S+);", said.read_text())
+        assert broker, said.read_text()
+        yield Platform(base, data_dir, broker.group(1))
     finally:
         process.terminate()
         try:
@@ -132,7 +140,20 @@ def seeded(platform: Platform) -> dict[str, Any]:
         finance = board.get(f"/finance/summary/{FY}").json()
     with platform.client("team_manager") as tm:
         pulse = tm.get("/referrals/reports/operations").json()
-    return {"equity": equity, "finance": finance, "pulse": pulse}
+    # One message no consumer can read, parked by each consumer of its topic, for the operations view.
+    with ThreadPoolExecutor(1) as pool:  # its own event loop: pytest-asyncio may have one running here
+        pool.submit(asyncio.run, produce_raw(platform.bootstrap, POISON_TOPIC, b"\x00 not an event",
+                                             key=b"dashboard-poison")).result(timeout=60)
+    with platform.client("ops") as ops:
+        def parked() -> dict[tuple[str, str], int]:
+            found: dict[tuple[str, str], int] = {}
+            for prefix in ("referrals", "eligibility", "outcomes", "finance"):
+                for row in ops.get(f"/{prefix}/dlq").json():
+                    found[row["topic"], row["consumer"]] = found.get((row["topic"], row["consumer"]), 0) + 1
+            return found if any(topic == POISON_TOPIC for topic, _c in found) else {}
+
+        dead_letters = _eventually(parked)
+    return {"equity": equity, "finance": finance, "pulse": pulse, "dead_letters": dead_letters}
 
 
 @pytest.fixture(scope="module")
@@ -271,5 +292,23 @@ def test_figures_equal_the_apis_and_a_group_of_three_is_suppressed(browser: Any,
         timers = {r[0]: r[1] for r in tm.table("timers")}
         assert timers["Consent overdue (over 14 days unsigned)"] == _count(seeded["pulse"]["consent_overdue"])
         assert seeded["pulse"]["consent_overdue"] >= 2
+        # Dead letters are for ops: the team manager is told so, and no table of them is shown.
+        assert "Dead letters" in tm.page.locator("[data-note]").inner_text()
+        assert tm.page.locator("#table-dead-letters").count() == 0
+        assert tm.page.locator("#panel-dead-letters").count() == 0
     finally:
         tm.close()
+    ops = Visit(browser, platform, "ops")
+    try:
+        ops.page.goto("/operations")
+        shown = {(r[0], r[1]): r[2] for r in ops.table("dead-letters")}
+        assert shown == {key: _count(n) for key, n in seeded["dead_letters"].items()}
+        poisoned = {key: n for key, n in shown.items() if key[0] == POISON_TOPIC}
+        assert poisoned and all(n == "1" for n in poisoned.values()), shown  # one parked message per consumer
+        assert f"{POISON_TOPIC}: {len(poisoned)}" in ops.page.locator("#chart-dead-letters desc").text_content()
+        exported = ops.csv("dead-letters")
+        assert exported[0] == ["Topic", "Consumer", "Parked", "Oldest parked"]
+        assert {(r[0], r[1]): r[2] for r in exported[1:]} == shown
+        print(f"ops /operations: dead letters parked {shown}")
+    finally:
+        ops.close()

@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from eoc_dashboard import charts, oidc
+from eoc_dashboard import charts, oidc, views
+from eoc_dashboard.api import Api
 from eoc_dashboard.app import create_app
 from eoc_dashboard.session import Session, seal, unseal
 from eoc_dashboard.settings import DashboardSettings
@@ -97,3 +98,59 @@ def test_charts_have_text_alternatives_and_draw_nothing_for_suppressed_values() 
     line = str(charts.lines("c2", "Survival", [("0", 1.0), ("6", None), ("12", 0.8)]))
     assert "6: no data" in line and "<polyline" not in line  # a gap, not a line through a missing value
     assert str(charts.funnel("c3", "Funnel", [charts.Bar("Referred", 13, "13"), charts.Bar("Eligible", None, "<5")])).count("<rect") == 1
+
+
+def _dead_letter(topic: str, consumer: str, age: int) -> dict[str, object]:
+    return {"topic": topic, "consumer": consumer, "age_seconds": age, "status": "parked"}
+
+
+async def test_ops_see_parked_dead_letters_per_topic_and_consumer_and_a_team_manager_fetches_none() -> None:
+    asked: list[tuple[str, str]] = []
+    parked = {
+        "/eligibility/dlq": [_dead_letter("referral.created", "eligibility.referral.created", 7200),
+                             _dead_letter("referral.created", "eligibility.referral.created", 30)],
+        "/finance/dlq": [_dead_letter("referral.created", "finance.referral.created", 90000)],
+        "/referrals/dlq": [], "/outcomes/dlq": [],
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked.append((request.url.path, request.headers["Authorization"]))
+        if request.url.path in parked:
+            assert request.url.params["status"] == "parked"
+            return httpx.Response(200, json=parked[request.url.path])
+        return httpx.Response(404)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://platform") as client:
+        page = await views.operations(Api(client, "ops-token"), "ops")
+        table = next(t for t in page.tables if t.id == "dead-letters")
+        assert table.rows == [["referral.created", "eligibility.referral.created", "2", "2 hours"],
+                              ["referral.created", "finance.referral.created", "1", "1 day"]]
+        assert table.csv().splitlines()[1] == "referral.created,eligibility.referral.created,2,2 hours"
+        assert table.chart is not None and "referral.created: 3" in str(table.chart)
+        assert {p for p, token in asked if p.endswith("/dlq") and token == "Bearer ops-token"} == set(parked)
+
+        asked.clear()
+        page = await views.operations(Api(client, "tm-token"), "team_manager")
+        assert not any(p.endswith("/dlq") for p, _t in asked)  # what the role may not read is not asked for
+        assert all(t.id != "dead-letters" for t in page.tables)
+        assert page.notes == ["Dead letters (events a service could not process) are visible to operations staff."]
+
+        parked["/finance/dlq"] = []
+        parked["/eligibility/dlq"] = []
+        page = await views.operations(Api(client, "ops-token"), "ops")
+        empty = next(t for t in page.tables if t.id == "dead-letters")
+        assert empty.rows == [] and empty.empty == "No dead letters parked."
+
+
+async def test_a_dead_letter_api_that_does_not_answer_is_named_not_guessed() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/finance/dlq":
+            return httpx.Response(503)
+        if request.url.path.endswith("/dlq"):
+            return httpx.Response(200, json=[])
+        return httpx.Response(404)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://platform") as client:
+        page = await views.operations(Api(client, "ops-token"), "ops")
+    assert any("finance" in what for what in page.unavailable)
+    assert next(t for t in page.tables if t.id == "dead-letters").empty == "No dead letters parked."

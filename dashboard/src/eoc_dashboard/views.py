@@ -61,6 +61,7 @@ class Page:
     by: str | None = None
     links: list[tuple[str, str]] = field(default_factory=list)
     unavailable: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # plain statements, e.g. what this role is not shown and who is
 
 
 async def _maybe(call: Awaitable[Any]) -> Any:
@@ -309,5 +310,64 @@ async def operations(api: Api, role: str) -> Page:
             if rows else None,
             empty="" if rows else "No follow-up is due or overdue.", numeric={1, 2},
         ))
-    page.unavailable.append("dead-letter counts per topic (no dead-letter API on this platform yet)")
+    if role in DEAD_LETTER_ROLES:
+        await _dead_letters(api, page)
+    else:
+        page.notes.append("Dead letters (events a service could not process) are visible to operations staff.")
     return page
+
+
+#: the services whose ops-only dead-letter API the operations view reads, by path prefix
+DLQ_SERVICES = (("referral", "/referrals"), ("eligibility", "/eligibility"), ("outcomes", "/outcomes"),
+                ("finance", "/finance"))
+DEAD_LETTER_ROLES = frozenset({"ops"})  # `GET /{prefix}/dlq` needs the ops scope: nobody else's token is sent
+_DLQ_PAGE = 1000
+
+
+async def _parked(api: Api, prefix: str) -> list[dict[str, Any]]:
+    """Every dead letter still parked at one service, page by page (the API gives at most 1,000 at a time)."""
+    rows: list[dict[str, Any]] = []
+    while True:
+        batch = await api.get(f"{prefix}/dlq", status="parked", limit=_DLQ_PAGE, offset=len(rows))
+        rows.extend(batch)
+        if len(batch) < _DLQ_PAGE:
+            return rows
+
+
+def _age(seconds: int) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds >= size or unit == "second":
+            n = seconds // size
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    raise AssertionError("unreachable")
+
+
+async def _dead_letters(api: Api, page: Page) -> None:
+    """Counts of parked messages per topic and consumer; the reasons stay in `eoc dlq list`."""
+    answers = await asyncio.gather(*(_maybe(_parked(api, prefix)) for _service, prefix in DLQ_SERVICES))
+    missing = [service for (service, _prefix), rows in zip(DLQ_SERVICES, answers, strict=True) if rows is None]
+    if len(missing) == len(DLQ_SERVICES):
+        page.unavailable.append("dead-letter counts per topic and consumer")
+        return
+    if missing:
+        page.unavailable.append(f"dead letters parked at {', '.join(missing)} (its dead-letter API did not answer)")
+    parked: dict[tuple[str, str], list[int]] = {}
+    for rows in answers:
+        for row in rows or []:
+            parked.setdefault((row["topic"], row["consumer"]), []).append(int(row["age_seconds"]))
+    keys = sorted(parked)
+    per_topic: dict[str, int] = {}
+    for topic, consumer in keys:
+        per_topic[topic] = per_topic.get(topic, 0) + len(parked[topic, consumer])
+    rows_shown = [[topic, consumer, count(len(parked[topic, consumer])), _age(max(parked[topic, consumer]))]
+                  for topic, consumer in keys]
+    page.tables.append(Table(
+        "dead-letters", "Dead letters parked, per topic and consumer", ["Topic", "Consumer", "Parked", "Oldest parked"],
+        rows_shown,
+        chart=charts.bars("chart-dead-letters", "Dead letters parked per topic",
+                          [Bar(topic, n, count(n)) for topic, n in per_topic.items()], colour=charts.DARK_BLUE)
+        if keys else None,
+        empty="" if keys else "No dead letters parked.", numeric={2},
+        note="A parked message waits for its cause to be fixed; “eoc dlq list” shows why, “eoc dlq replay” sends it "
+             "back to its consumer (docs/operations.md, “Dead letters”).",
+    ))

@@ -22,10 +22,18 @@ def _stop_requested(_signum: int, _frame: object) -> None:
 
 def _up(args: argparse.Namespace) -> int:
     if args.distributed:
-        from eoc_platform.distributed import run_distributed
+        from eoc_platform.distributed import parse_replicas, run_distributed
 
+        try:
+            replicas = parse_replicas(args.replicas or "")
+        except ValueError as exc:
+            print(f"eoc up: {exc}", file=sys.stderr)
+            return 2
         return run_distributed(port=args.port, data_dir=args.data_dir, database_url=args.database_url,
-                               host=args.host, database_prefix=args.database_prefix)
+                               host=args.host, database_prefix=args.database_prefix, replicas=replicas)
+    if args.replicas:
+        print("eoc up: --replicas needs --distributed (all-in-one runs each service once)", file=sys.stderr)
+        return 2
 
     import uvicorn
 
@@ -99,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="distributed: the PostgreSQL server to create each service's database on")
     up.add_argument("--database-prefix", default="eoc_",
                     help="distributed: databases are named PREFIX + service (default eoc_referral, …)")
+    up.add_argument("--replicas", metavar="SERVICE=N,…",
+                    help="distributed: run a service as N processes sharing its database and consumer groups, "
+                         "e.g. eligibility=2,outcomes=2")
     up.set_defaults(func=_up)
 
     mig = sub.add_parser("migrate", help="migrate one service's database to the newest schema, then exit")

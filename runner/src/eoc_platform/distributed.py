@@ -106,6 +106,9 @@ class Distributed:
     children: list[Child] = field(default_factory=list)
     broker: EmbeddedBroker | None = None
     supervisor: BrokerSupervisor | None = None
+    #: service name → number of processes; replicas share the database and the consumer groups
+    replicas: dict[str, int] = field(default_factory=dict)
+    replica_ports: dict[str, list[int]] = field(default_factory=dict)
 
     def service_env(self, name: str, database: str, port: int) -> dict[str, str]:
         assert self.broker is not None
@@ -151,24 +154,31 @@ class Distributed:
         self.broker.start()
         self.supervisor = BrokerSupervisor(self.broker)  # restarts it on the same address if it exits
         self.supervisor.start()
+        # Enough partitions for the replicas of a service to share each topic (one partition: one reader).
+        from eoc_platform.topics import DEFAULT_PARTITIONS, ensure_topics
+
+        asyncio.run(ensure_topics(self.broker.bootstrap, max([DEFAULT_PARTITIONS, *self.replicas.values()])))
         ports: dict[str, int] = {}
         for name, _prefix, factory in SERVICES:
-            ports[name] = free_port()
-            self._spawn(name, [
-                sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
-                "--port", str(ports[name]), "--no-access-log", "--log-level", "warning",
-                "--timeout-graceful-shutdown", "10", "--lifespan", "on",
-            ], env=self.service_env(name, names[name], ports[name]))
+            self.replica_ports[name] = [free_port() for _ in range(self.replicas.get(name, 1))]
+            ports[name] = self.replica_ports[name][0]
+            for i, port in enumerate(self.replica_ports[name]):
+                self._spawn(name if i == 0 else f"{name}#{i + 1}", [
+                    sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1",
+                    "--port", str(port), "--no-access-log", "--log-level", "warning",
+                    "--timeout-graceful-shutdown", "10", "--lifespan", "on",
+                ], env=self.service_env(name, names[name], port))
         ports["dashboard"] = free_port()
         self._spawn("dashboard", [
             sys.executable, "-m", "uvicorn", "--factory", "eoc_dashboard.app:create_app", "--host", "127.0.0.1",
             "--port", str(ports["dashboard"]), "--no-access-log", "--log-level", "warning", "--lifespan", "on",
         ], env={**os.environ, "EOC_DATA_DIR": str(self.data_dir), "PYTHONUNBUFFERED": "1",
                 "EOC_DASHBOARD_API_URL": f"http://127.0.0.1:{self.port}"})  # the APIs through the gateway
-        self._start_gateway(nginx, ports)
+        self.replica_ports["dashboard"] = [ports["dashboard"]]
+        self._start_gateway(nginx, self.replica_ports)
         return ports
 
-    def _start_gateway(self, nginx: str, ports: dict[str, int]) -> None:
+    def _start_gateway(self, nginx: str, ports: dict[str, list[int]]) -> None:
         gateway = self.data_dir / "gateway"
         temp = gateway / "temp"
         temp.mkdir(parents=True, exist_ok=True)
@@ -176,7 +186,9 @@ class Distributed:
             "EOC_GATEWAY_LISTEN": f"{self.host}:{self.port}",
             "EOC_GATEWAY_TEMP_DIR": str(temp),
             "EOC_GATEWAY_ACCESS_LOG": str(gateway / "access.log"),
-            **{f"EOC_{name.upper()}_UPSTREAM": f"127.0.0.1:{port}" for name, port in ports.items()},
+            # The template says `server ${EOC_X_UPSTREAM};`: replicas become more `server` lines of that upstream.
+            **{f"EOC_{name.upper()}_UPSTREAM": "; server ".join(f"127.0.0.1:{p}" for p in plist)
+               for name, plist in ports.items()},
         }
         conf = gateway / "nginx.conf"
         conf.write_text(render_gateway(gateway_template().read_text(), values))
@@ -204,15 +216,18 @@ class Distributed:
     def wait_ready(self, timeout: float = 120.0) -> bool:
         base = f"http://{self.host}:{self.port}"
         deadline = time.monotonic() + timeout
-        pending = [prefix for _n, prefix, _f in SERVICES]
+        # Through the gateway, and each replica on its own port (the gateway would hide one not ready).
+        pending = [f"{base}/{prefix}/readyz" for _n, prefix, _f in SERVICES] + [
+            f"http://127.0.0.1:{port}/{prefix}/readyz" for name, prefix, _f in SERVICES
+            for port in self.replica_ports.get(name, [])[1:]]
         with httpx.Client(timeout=2) as client:
             while pending and time.monotonic() < deadline:
                 if self.exited() is not None:
                     return False
-                for prefix in list(pending):
+                for url in list(pending):
                     try:
-                        if client.get(f"{base}/{prefix}/readyz").status_code == 200:
-                            pending.remove(prefix)
+                        if client.get(url).status_code == 200:
+                            pending.remove(url)
                     except httpx.HTTPError:
                         pass
                 if pending:
@@ -253,13 +268,27 @@ def _stop_requested(_signum: int, _frame: object) -> None:
     raise _StopRequested
 
 
+def parse_replicas(text: str) -> dict[str, int]:
+    """`eligibility=2,outcomes=2` → {"eligibility": 2, "outcomes": 2}; services and counts checked."""
+    known = {name for name, _p, _f in SERVICES}
+    replicas: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, count = part.partition("=")
+        if name not in known:
+            raise ValueError(f"--replicas: {name!r} is not a service ({', '.join(sorted(known))})")
+        if not count.isdigit() or not 1 <= int(count) <= 8:
+            raise ValueError(f"--replicas: {part!r} needs a count from 1 to 8, e.g. {name}=2")
+        replicas[name] = int(count)
+    return replicas
+
+
 def run_distributed(*, port: int, data_dir: Path, database_url: str = DEFAULT_SERVER_URL,
-                    host: str = "127.0.0.1", database_prefix: str = "eoc_") -> int:
+                    host: str = "127.0.0.1", database_prefix: str = "eoc_", replicas: dict[str, int] | None = None) -> int:
     from eoc_shared.logging import configure_logging
 
     configure_logging()
     platform = Distributed(port=port, data_dir=data_dir.resolve(), server_url=database_url, host=host,
-                           database_prefix=database_prefix)
+                           database_prefix=database_prefix, replicas=replicas or {})
     previous = {s: signal.signal(s, _stop_requested) for s in (signal.SIGINT, signal.SIGTERM)}
     started = time.monotonic()
     code = 0
@@ -267,7 +296,7 @@ def run_distributed(*, port: int, data_dir: Path, database_url: str = DEFAULT_SE
         try:
             ports = platform.start()
             print(f"eoc: distributed: broker on {platform.broker.bootstrap if platform.broker else '?'}, "
-                  + ", ".join(f"{n} on :{p}" for n, p in ports.items())
+                  + ", ".join(f"{n} on " + " ".join(f":{p}" for p in platform.replica_ports[n]) for n in ports)
                   + f"; gateway on http://{host}:{port} (data in {platform.data_dir})", flush=True)
             if not platform.wait_ready():
                 failed = platform.exited()

@@ -6,6 +6,7 @@ on the gateway alone. Development tokens are Ed25519-signed with a key kept in t
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -136,8 +137,14 @@ def issue_dev_token(
 
 
 class TokenVerifier:
+    """Verifies bearer tokens; a verified token is remembered until its own expiry (bounded), since an
+    Ed25519 or RSA signature check costs more than the rest of a small request."""
+
+    CACHE_SIZE = 4096
+
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
+        self._verified: dict[str, tuple[float, Principal]] = {}
         self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True) if settings.jwks_url else None
         self._public_key: object | None = None
 
@@ -153,6 +160,19 @@ class TokenVerifier:
         return self._public_key
 
     def verify(self, token: str) -> Principal:
+        cached = self._verified.get(token)
+        if cached is not None:
+            if time.time() < cached[0]:
+                return cached[1]
+            del self._verified[token]
+        principal, expires_at = self._verify(token)
+        if len(self._verified) >= self.CACHE_SIZE:
+            # Oldest first (dicts keep insertion order); expired ones would have gone on their next use.
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = (expires_at, principal)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -170,7 +190,8 @@ class TokenVerifier:
             role = Role(claims.get("role"))
         except ValueError as exc:
             raise Unauthorized("the bearer token carries no known role") from exc
-        return Principal(actor=str(claims["sub"]), role=role, scopes=ROLE_SCOPES[role], source=claims.get("source"))
+        principal = Principal(actor=str(claims["sub"]), role=role, scopes=ROLE_SCOPES[role], source=claims.get("source"))
+        return principal, float(claims["exp"])
 
 
 _bearer = HTTPBearer(auto_error=False)

@@ -11,12 +11,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field, StrictStr
+from pydantic import BaseModel, Field
 
 from eoc_shared.api import StrictModel
 from eoc_shared.auth import Principal, Scope, requires
 from eoc_shared.db import utcnow
 from eoc_shared.errors import Invalid
+from eoc_shared.text import Text
 
 Ops = Annotated[Principal, Depends(requires(Scope.OPS))]
 
@@ -39,8 +40,8 @@ class DeadLetterOut(BaseModel):
 
 
 class ReplayIn(StrictModel):
-    topic: StrictStr = Field(min_length=1, max_length=100)
-    consumer: StrictStr = Field(min_length=1, max_length=100)
+    topic: Annotated[Text, Field(max_length=100)]
+    consumer: Annotated[Text, Field(max_length=100)]
     ids: list[uuid.UUID] | None = Field(default=None, min_length=1, max_length=1000)
 
 
@@ -72,8 +73,8 @@ def dlq_router(prefix: str) -> APIRouter:
     @router.get("/dlq", response_model=list[DeadLetterOut], summary="Dead letters this service's consumers parked (ops)")
     async def list_dead_letters(
         request: Request, _: Ops,
-        topic: Annotated[str | None, Query(max_length=100)] = None,
-        consumer: Annotated[str | None, Query(max_length=100)] = None,
+        topic: Annotated[Text | None, Query(max_length=100)] = None,
+        consumer: Annotated[Text | None, Query(max_length=100)] = None,
         status: Annotated[str, Query(pattern="^(parked|replayed|all)$")] = "parked",
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,

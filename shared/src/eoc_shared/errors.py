@@ -73,6 +73,11 @@ def _message(err: dict[str, Any]) -> str:
     return str(err.get("msg", "is invalid"))
 
 
+def field_errors(errors: list[Any]) -> list[dict[str, str]]:
+    """pydantic's errors as `[{field, message}]`, named as in every 422 answer."""
+    return [{"field": _field(tuple(e.get("loc", ()))), "message": _message(e)} for e in errors]
+
+
 def validation_problem(request: Request, errors: list[dict[str, Any]]) -> JSONResponse:
     items = [{"field": _field(tuple(e.get("loc", ()))), "message": _message(e)} for e in errors]
     detail = "; ".join(f"{i['field']}: {i['message']}" for i in items) or "the request is invalid"

@@ -191,7 +191,7 @@ async def _refresh_lag(runtime: ServiceRuntime) -> None:
                     continue
                 ends = await reader.end_offsets(tps)
                 committed = await admin.list_consumer_group_offsets(
-                    sub.consumer + runtime.consumers.group_suffix, partitions=tps)
+                    runtime.consumers.group_id, partitions=tps)
                 for tp in tps:
                     meta = committed.get(tp)
                     done = meta.offset if meta is not None and meta.offset >= 0 else 0

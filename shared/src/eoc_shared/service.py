@@ -59,6 +59,7 @@ class ServiceRuntime:
             watch=self.broker_watch, heartbeat_interval_ms=settings.consumer_heartbeat_ms,
             session_timeout_ms=settings.consumer_session_timeout_ms,
             rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms,
+            fetch_max_wait_ms_by_topic=settings.consumer_fetch_wait_ms_by_topic,
         )
         self.verifier = TokenVerifier(settings)
         self.background: list[asyncio.Task[Any]] = []

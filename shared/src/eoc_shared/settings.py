@@ -30,6 +30,11 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 3
     consumer_backoff_seconds: float = 0.2
     consumer_fetch_wait_ms: int = 100
+    # Tansu answers a fetch only when its wait expires, so a hop waits up to this long; the topics on the
+    # referral → decision path wait less (EOC_CONSUMER_FETCH_WAIT_MS_BY_TOPIC='{"topic": ms}'); see docs/performance.md.
+    consumer_fetch_wait_ms_by_topic: dict[str, int] = {
+        "referral.created": 20, "referral.updated": 20, "eligibility.decided": 20,
+    }
     # Replicas of one service share a consumer group; separate deployments (or test instances) must not.
     consumer_group_suffix: str = ""
     run_consumers: bool = True

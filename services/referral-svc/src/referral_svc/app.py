@@ -16,6 +16,7 @@ from referral_svc.case_history import child_known
 from referral_svc.db.models import DeadLetter, Inbox, Outbox
 from referral_svc.db.repositories import AuditLog
 from referral_svc.events import handlers
+from referral_svc.feed_intake import GroupCommit
 from referral_svc.settings import ReferralSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -28,10 +29,12 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
     handlers.register(runtime.consumers)
     runtime.add_job("escalations", settings.timers_interval_seconds, lambda: escalations.run_today(runtime))
     equity.register(runtime.consumers)
-    return create_service_app(
+    app = create_service_app(
         runtime,
         title="Edge of Care — referral service",
         description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
         # fixed paths before /{referral_id}: the reports, the audit router and pre-proceedings
         routers=[reports_router, audit_router("/referrals", AuditLog, known=child_known), pre_proceedings_router, router],
     )
+    app.state.feed_group = GroupCommit(runtime.uow)
+    return app

@@ -12,57 +12,14 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from eoc_shared.acting import Acting
 from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.errors import Conflict, Invalid, NotFound
 from eoc_shared.events.schemas import PartnerEventReceived
-from eoc_shared.vocab import FeedSource
-from referral_svc.api.schemas import FeedEventIn
 from referral_svc.db.models import PartnerEvent
 from referral_svc.db.repositories import AuditLog, Children, PartnerEvents
-from referral_svc.domain.feeds import Candidate, match_child
 
 CLOCK_SKEW = timedelta(minutes=5)
-
-
-async def receive(uow: UnitOfWork, source: FeedSource, data: FeedEventIn, acting: Acting) -> tuple[PartnerEvent, bool]:
-    """Store a partner's event; (event, duplicate). A repeat of an external_id changes nothing."""
-    events = PartnerEvents(uow.session)
-    existing = await events.by_external_id(source.value, data.external_id)
-    if existing is not None:
-        return existing, True
-    if data.occurred_at > utcnow() + CLOCK_SKEW:
-        raise Invalid("is in the future", field="occurred_at")
-    children = Children(uow.session)
-    by_la = await children.by_la_child_id(data.child.la_child_id) if data.child.la_child_id else None
-    by_nhs = await children.by_nhs_number(data.child.nhs_number) if data.child.nhs_number else None
-    match = match_child(
-        la_child_id=data.child.la_child_id, nhs_number=data.child.nhs_number,
-        by_la_child_id=Candidate(by_la.id, by_la.nhs_number) if by_la else None,
-        by_nhs_number=Candidate(by_nhs.id, by_nhs.nhs_number) if by_nhs else None,
-    )
-    event = PartnerEvent(
-        id=uuid.uuid4(), source=source.value, external_id=data.external_id, occurred_at=data.occurred_at,
-        kind=data.kind, summary=data.summary, la_child_id=data.child.la_child_id, nhs_number=data.child.nhs_number,
-        child_id=match.child_id, status="matched" if match.matched else "review", review_reason=match.review_reason,
-        received_at=utcnow(), received_by=acting.actor,
-    )
-    uow.session.add(event)
-    try:
-        await uow.session.flush()
-    except IntegrityError:
-        # The same external_id arrived concurrently and won: accept this one as the repeat it is.
-        await uow.rollback()
-        again = await events.by_external_id(source.value, data.external_id)
-        if again is None:
-            raise
-        return again, True
-    if match.matched:
-        _announce(uow, event)
-        AuditLog(uow.session).record(acting, "partner_event.received", [event.child_id])
-    return event, False
 
 
 def _announce(uow: UnitOfWork, event: PartnerEvent) -> None:

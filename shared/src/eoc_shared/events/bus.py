@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import traceback
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -29,7 +30,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from eoc_shared import tracing
@@ -74,6 +75,10 @@ def message_headers(row: Any, service: str) -> list[tuple[str, bytes]]:
 
 
 BROKER_INSTANCE = "broker_instance"
+
+# Replicas share one outbox: one relay round at a time (the lock ends with the round's transaction), so the
+# events of one key are never sent by two relays side by side, out of order; SKIP LOCKED keeps rows single.
+_ONE_RELAY_AT_A_TIME = text("SELECT pg_try_advisory_xact_lock(hashtext('eoc.outbox.relay'))")
 
 
 class OutboxRelay:
@@ -241,10 +246,14 @@ class OutboxRelay:
         producer = await self._ensure_producer()
         model = self._outbox
         async with self._db.sessions() as session:
-            stmt = select(model).where(model.published_at.is_(None)).order_by(model.seq).limit(limit)
+            if self._db.is_postgres and not (await session.execute(_ONE_RELAY_AT_A_TIME)).scalar_one():
+                return 0  # another replica's relay is publishing a round; rows go out in order, by one of us
+            # Columns, not ORM objects: loading and flushing hundreds of objects per round cost more than sending.
+            stmt = (select(model.seq, model.id, model.topic, model.key, model.payload)
+                    .where(model.published_at.is_(None)).order_by(model.seq).limit(limit))
             if self._db.is_postgres:
                 stmt = stmt.with_for_update(skip_locked=True)
-            rows = (await session.execute(stmt)).scalars().all()
+            rows = (await session.execute(stmt)).all()
             if not rows:
                 return 0
             futures = []
@@ -253,10 +262,10 @@ class OutboxRelay:
                 futures.append(await producer.send(row.topic, value=value, key=row.key.encode(),
                                                    headers=message_headers(row, self.service)))
             await asyncio.gather(*futures)
-            now = utcnow()
-            for row in rows:
-                row.published_at = now
-                EVENTS_PUBLISHED.labels(self.service, row.topic).inc()
+            await session.execute(update(model).where(model.seq.in_([row.seq for row in rows])).values(published_at=utcnow())
+                                  .execution_options(synchronize_session=False))
+            for topic, n in Counter(row.topic for row in rows).items():
+                EVENTS_PUBLISHED.labels(self.service, topic).inc(n)
             await session.commit()
             return len(rows)
 
@@ -293,6 +302,7 @@ class Consumers:
         heartbeat_interval_ms: int = 100,
         session_timeout_ms: int = 2000,
         rebalance_timeout_ms: int = 2000,
+        fetch_max_wait_ms_by_topic: dict[str, int] | None = None,
     ) -> None:
         self.service = service
         self.group_suffix = group_suffix
@@ -319,6 +329,7 @@ class Consumers:
         self.broker = KafkaBroker(bootstrap, enable_idempotence=False, logger=None)
         # Tansu answers an empty fetch only when the wait expires, so this bounds each hop's latency.
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.fetch_max_wait_ms_by_topic = fetch_max_wait_ms_by_topic or {}
         self.subscriptions: list[Subscription] = []
         self._task: asyncio.Task[None] | None = None
         self.connected = False
@@ -330,6 +341,10 @@ class Consumers:
         consumer = f"{self.service}.{topic}"
         self.subscriptions.append(Subscription(spec, consumer, handler))
 
+    def _fetch_wait(self, topics: Any) -> int:
+        """One consumer reads all the service's topics: it waits no longer than its most urgent topic allows."""
+        return min([self.fetch_max_wait_ms_by_topic.get(t, self.fetch_max_wait_ms) for t in topics] or [self.fetch_max_wait_ms])
+
     def _register(self) -> None:
         """One FastStream subscriber (one aiokafka consumer, one group join) for all the service's topics."""
         by_topic = {sub.spec.topic: sub for sub in self.subscriptions}
@@ -337,7 +352,7 @@ class Consumers:
             self._watch.topics.update(by_topic)
         subscriber = self.broker.subscriber(
             *by_topic, group_id=self.group_id, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL,
-            max_records=1, fetch_max_wait_ms=self.fetch_max_wait_ms, heartbeat_interval_ms=self._heartbeat_ms,
+            max_records=1, fetch_max_wait_ms=self._fetch_wait(by_topic), heartbeat_interval_ms=self._heartbeat_ms,
             session_timeout_ms=self._session_timeout_ms, rebalance_timeout_ms=self._rebalance_timeout_ms,
             listener=_RewindOnAssign(self),
         )

@@ -38,14 +38,15 @@ class Envelope(BaseModel):
 
 
 def build_envelope(
-    topic: str, *, key: str, data: EventPayload, source: str, subject: str | None = None
+    topic: str, *, key: str, data: EventPayload, source: str, subject: str | None = None,
+    event_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     spec = spec_for(topic)
     if not isinstance(data, spec.model):
         raise TypeError(f"{topic} needs a {spec.model.__name__}, got {type(data).__name__}")
     return {
         "_topic": spec.topic,
-        "id": str(uuid.uuid4()),
+        "id": str(event_id or uuid.uuid4()),
         "source": source,
         "type": spec.type,
         "specversion": "1.0",

@@ -216,11 +216,11 @@ async def caught_up(bootstrap: str, apps: Iterable[FastAPI], timeout: float = 18
     """
     from aiokafka.structs import TopicPartition
 
-    groups: dict[str, str] = {}
+    groups: dict[str, set[str]] = {}
     for app in apps:
         consumers = app.state.runtime.consumers
-        for sub in consumers.subscriptions:
-            groups[sub.consumer + consumers.group_suffix] = sub.spec.topic
+        for sub in consumers.subscriptions:  # one group per service reads all its topics
+            groups.setdefault(consumers.group_id, set()).add(sub.spec.topic)
     if not groups:
         return
     # One reader per group, never subscribed (so it joins nothing): it only asks what the group committed.
@@ -231,15 +231,16 @@ async def caught_up(bootstrap: str, apps: Iterable[FastAPI], timeout: float = 18
         any_reader = next(iter(readers.values()))
         await any_reader.topics()  # loads the cluster's metadata, so that every partition is known
         ends: dict[str, dict[Any, int]] = {}
-        for topic in set(groups.values()):
+        for topic in set().union(*groups.values()):
             partitions = [TopicPartition(topic, p) for p in (any_reader.partitions_for_topic(topic) or {0})]
             ends[topic] = await any_reader.end_offsets(partitions)
 
         async def done() -> bool:
-            for group, topic in groups.items():
-                for tp, end in ends[topic].items():
-                    if end > 0 and (await readers[group].committed(tp) or 0) < end:
-                        return False
+            for group, topics in groups.items():
+                for topic in topics:
+                    for tp, end in ends[topic].items():
+                        if end > 0 and (await readers[group].committed(tp) or 0) < end:
+                            return False
             return True
 
         await eventually(done, timeout=timeout, interval=0.2)

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
+from eoc_shared.acting import Acting
 from eoc_shared.acting import acting_of as _acting
 from eoc_shared.auth import Principal, Scope, requires
 from eoc_shared.clock import today
-from eoc_shared.errors import Forbidden, Invalid
+from eoc_shared.errors import Forbidden, Invalid, field_errors
 from eoc_shared.service import UoW
 from eoc_shared.text import Text
 from eoc_shared.vocab import FeedSource, Programme
-from referral_svc import case_history, casework, escalations, partner_feeds, programme_work
+from referral_svc import case_history, casework, escalations, feed_intake, partner_feeds, programme_work
 from referral_svc.api.schemas import (
     ByStatusOut,
     CapacityIn,
@@ -34,6 +37,8 @@ from referral_svc.api.schemas import (
     FamilyOut,
     FamilyPatch,
     FeedAccepted,
+    FeedBatchIn,
+    FeedBatchOut,
     FeedEventIn,
     InterventionIn,
     InterventionOut,
@@ -53,6 +58,7 @@ from referral_svc.api.schemas import (
     WithdrawIn,
 )
 from referral_svc.domain.vocab import ReferralStatus
+from referral_svc.feed_intake import IncomingEvent
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
 
@@ -216,15 +222,57 @@ async def _partner_of_path(
     return principal
 
 
+def _incoming(source: FeedSource, body: FeedEventIn, acting: Acting) -> IncomingEvent:
+    return IncomingEvent(
+        source=source.value, external_id=body.external_id, occurred_at=body.occurred_at, kind=body.kind,
+        summary=body.summary, la_child_id=body.child.la_child_id, nhs_number=body.child.nhs_number, acting=acting,
+    )
+
+
 @router.post("/feeds/{source}/events", status_code=status.HTTP_202_ACCEPTED, response_model=FeedAccepted)
 async def partner_event(
-    source: FeedSource, body: FeedEventIn, uow: UoW, principal: Annotated[Principal, Depends(_partner_of_path)],
+    source: FeedSource, body: FeedEventIn, principal: Annotated[Principal, Depends(_partner_of_path)],
     request: Request,
 ) -> FeedAccepted:
-    """Accepted once per `external_id`; the answer never says whether a child matched."""
-    event, duplicate = await partner_feeds.receive(uow, source, body, _acting(principal, request))
+    """Accepted once per `external_id`; the answer never says whether a child matched. Answered after the
+    transaction holding the event (shared with concurrent requests: group commit) has committed."""
+    outcome = await request.app.state.feed_group.submit(_incoming(source, body, _acting(principal, request)))
+    if outcome.status == "invalid":
+        raise Invalid(outcome.errors[0].message, field=outcome.errors[0].field)
+    return FeedAccepted(id=outcome.id, duplicate=outcome.status == "duplicate")
+
+
+@router.post("/feeds/{source}/events/batch", response_model=FeedBatchOut, response_model_exclude_none=True)
+async def partner_event_batch(
+    source: FeedSource, body: FeedBatchIn, uow: UoW, principal: Annotated[Principal, Depends(_partner_of_path)],
+    request: Request,
+) -> JSONResponse:
+    """1 to 1,000 events, each checked and accepted as by the single endpoint; results in the order sent.
+    An invalid event refuses only itself; the others are committed together, outbox included."""
+    acting = _acting(principal, request)
+    results: list[dict[str, Any]] = []
+    valid: list[IncomingEvent] = []
+    slots: list[int] = []
+    for raw in body.events:
+        external_id = raw.get("external_id") if isinstance(raw, dict) else None
+        results.append({"external_id": external_id if isinstance(external_id, str) else None})
+        try:
+            event = FeedEventIn.model_validate(raw)
+        except ValidationError as exc:
+            results[-1].update(status="invalid", errors=field_errors(exc.errors()))
+            continue
+        results[-1]["external_id"] = event.external_id
+        valid.append(_incoming(source, event, acting))
+        slots.append(len(results) - 1)
+    outcomes = await feed_intake.receive_many(uow, valid) if valid else []
     await uow.commit()
-    return FeedAccepted(id=event.id, duplicate=duplicate)
+    for slot, outcome in zip(slots, outcomes, strict=True):
+        results[slot]["status"] = outcome.status
+        if outcome.id is not None:
+            results[slot]["id"] = str(outcome.id)
+        if outcome.errors:
+            results[slot]["errors"] = [{"field": e.field, "message": e.message} for e in outcome.errors]
+    return JSONResponse({"results": results})
 
 
 @router.get("/feeds/review", response_model=list[ReviewItem])

@@ -463,3 +463,30 @@ class AuditOut(BaseModel):
     action: str
     child_id: uuid.UUID
     request_id: str | None = None
+
+
+# --------------------------------------------------------------------------------------------- feed batches (v1.1)
+
+FEED_BATCH_MAX = 1000
+
+
+class FeedBatchIn(StrictModel):
+    """Each event is checked on its own against `FeedEventIn`, so one bad event refuses only itself."""
+
+    events: Annotated[list[Any], Field(min_length=1, max_length=FEED_BATCH_MAX)]
+
+
+class FeedFieldError(BaseModel):
+    field: str
+    message: str
+
+
+class FeedResult(BaseModel):
+    external_id: str | None
+    status: Literal["accepted", "duplicate", "invalid"]
+    id: uuid.UUID | None = None
+    errors: list[FeedFieldError] | None = None
+
+
+class FeedBatchOut(BaseModel):
+    results: list[FeedResult]

@@ -1,0 +1,128 @@
+"""Benchmark: all-in-one, POST /referrals → eligibility decision visible on GET, at a fixed arrival rate.
+
+Run: .venv/bin/python bench/decision_latency.py [--rates 10,50] [--seconds 10] [--env EOC_X=Y ...]
+Referrals arrive open-loop at each rate (families and children made beforehand); each is read on GET as soon as
+its `referral.updated` (status from the decision) is on the broker. Prints p50/p95/p99 per rate, and the hello endpoint of the same run for
+scale. Goal: p99 ≤ 100 ms at 10/s and ≤ 250 ms at 50/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import statistics
+import time
+import uuid
+
+import httpx
+from _common import checkout, hello_rps, platform, token
+from aiokafka import AIOKafkaConsumer
+from journeys import child_body, family_body, referral_body
+
+
+async def _prepare(client: httpx.AsyncClient, n: int) -> list[tuple[str, str]]:
+    async def one() -> tuple[str, str]:
+        family = (await client.post("/referrals/families", json=family_body())).json()
+        child = (await client.post(f"/referrals/families/{family['id']}/children",
+                                   json=child_body(la_child_id=f"L-{uuid.uuid4().hex[:12]}"))).json()
+        return family["id"], child["id"]
+
+    out: list[tuple[str, str]] = []
+    for start in range(0, n, 10):
+        out += await asyncio.gather(*(one() for _ in range(min(10, n - start))))
+    return out
+
+
+class Decisions:
+    """Watches `referral.updated` on the broker, so each referral is read on GET once its decision has been
+    applied, instead of polling it (polling at 50/s would itself be the load measured)."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self.seen: dict[str, asyncio.Event] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    def event(self, referral_id: str) -> asyncio.Event:
+        return self.seen.setdefault(referral_id, asyncio.Event())
+
+    async def __aenter__(self) -> Decisions:
+        self.consumer = AIOKafkaConsumer("referral.updated", bootstrap_servers=self.bootstrap,
+                                         auto_offset_reset="latest", fetch_max_wait_ms=5, enable_auto_commit=False)
+        await self.consumer.start()
+        self._task = asyncio.create_task(self._pump())
+        return self
+
+    async def _pump(self) -> None:
+        async for msg in self.consumer:
+            self.event(json.loads(msg.value)["data"]["referral_id"]).set()
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task:
+            self._task.cancel()
+        await self.consumer.stop()
+
+
+async def _one(client: httpx.AsyncClient, decisions: Decisions, family_id: str, child_id: str,
+               timeout: float = 30.0) -> float:
+    t0 = time.perf_counter()
+    try:
+        r = await client.post("/referrals", json=referral_body(family_id, [child_id]))
+    except httpx.TransportError:
+        return float("inf")
+    r.raise_for_status()
+    rid = r.json()["id"]
+    try:
+        await asyncio.wait_for(decisions.event(rid).wait(), timeout)
+    except TimeoutError:
+        return float("inf")
+    while time.perf_counter() - t0 < timeout:
+        if (await client.get(f"/referrals/{rid}")).json().get("eligibility"):
+            return (time.perf_counter() - t0) * 1000
+        await asyncio.sleep(0.01)
+    return float("inf")
+
+
+async def run_rate(base: str, bootstrap: str, social: str, rate: float, seconds: float) -> list[float]:
+    n = int(rate * seconds)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=2.0)
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {social}"}, timeout=30,
+                                 limits=limits) as client, Decisions(bootstrap) as decisions:
+        cases = await _prepare(client, n)
+        await asyncio.sleep(1.0)  # let the children's events settle
+        tasks = []
+        start = time.perf_counter()
+        for i, (family_id, child_id) in enumerate(cases):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(_one(client, decisions, family_id, child_id)))
+        return sorted(await asyncio.gather(*tasks))
+
+
+def pct(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, max(0, int(round(len(values) * p / 100)) - 1))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rates", default="10,50")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--ref", help="run a git commit's code (e.g. main) instead of the working tree")
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for `eoc up` (e.g. settings)")
+    args = parser.parse_args()
+    env = dict(e.split("=", 1) for e in args.env)
+    hello = hello_rps(5)
+    print(f"hello endpoint: {hello:,.0f} req/s; code: {args.ref or 'working tree'}", flush=True)
+    with checkout(args.ref) as code, platform(env={**code, **env}) as (base, data_dir, _proc):
+        social = token(data_dir, "social_worker")
+        bootstrap = re.search(r"broker on (\S+);", (data_dir / "eoc.log").read_text()).group(1)  # type: ignore[union-attr]
+        for rate in (float(r) for r in args.rates.split(",")):
+            lat = asyncio.run(run_rate(base, bootstrap, social, rate, args.seconds))
+            print(f"{rate:g} referrals/s, {len(lat)} referrals: p50 {statistics.median(lat):.0f} ms, "
+                  f"p95 {pct(lat, 95):.0f} ms, p99 {pct(lat, 99):.0f} ms, max {lat[-1]:.0f} ms", flush=True)
+
+
+if __name__ == "__main__":
+    main()

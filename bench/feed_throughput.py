@@ -1,0 +1,90 @@
+"""Benchmark: single partner feed events (and family / child creation) per second, as a share of a hello endpoint.
+
+Run: .venv/bin/python bench/feed_throughput.py [--seconds 10] [--compare REF] [--modes allinone,distributed]
+Each request is a new partner event (new external_id) for a child that exists, `wrk -t1 -c16`.
+all-in-one: through `eoc up` (SQLite); distributed: straight to referral-svc's own port (PostgreSQL).
+`--compare REF` runs the same figures for a git commit (e.g. main) in the same run. The hello endpoint is
+measured right before each figure. Goal: ≥ 20 % of hello.
+"""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+
+from _common import checkout, feed_script, hello_server, make_child, platform, ratio, service_ports, token, wrk
+
+FAMILY_LUA = textwrap.dedent(
+    """
+    local counter = 0
+    wrk.method = "POST"
+    wrk.headers["Content-Type"] = "application/json"
+    wrk.headers["Authorization"] = "Bearer %(token)s"
+    request = function()
+      counter = counter + 1
+      local body = '{"la_reference":"FAM-%(prefix)s-' .. counter .. '","postcode_district":"LS6",'
+        .. '"primary_language":"en","interpreter_needed":false}'
+      return wrk.format(nil, "/referrals/families", nil, body)
+    end
+    """
+)
+
+CHILD_LUA = textwrap.dedent(
+    """
+    local counter = 0
+    wrk.method = "POST"
+    wrk.headers["Content-Type"] = "application/json"
+    wrk.headers["Authorization"] = "Bearer %(token)s"
+    request = function()
+      counter = counter + 1
+      local body = '{"la_child_id":"C-%(prefix)s-' .. counter .. '","given_name":"Test","family_name":"Child",'
+        .. '"date_of_birth":"2015-06-15","sex":"F","ethnicity":"WBRI","legal_status":"CPP"}'
+      return wrk.format(nil, "/referrals/families/%(family_id)s/children", nil, body)
+    end
+    """
+)
+
+
+def measure(mode: str, env: dict[str, str], seconds: int, hello_url: str, label: str) -> dict[str, float]:
+    import uuid
+
+    results: dict[str, float] = {}
+    with platform(distributed=mode == "distributed", env=env) as (base, data_dir, _proc):
+        target = base
+        if mode == "distributed":
+            target = f"http://127.0.0.1:{service_ports(data_dir)['referral']}"
+        social = token(data_dir, "social_worker")
+        police = token(data_dir, "partner_feed", "police")
+        family_id, _child_id, la_child_id = make_child(base, social)
+        wrk(target + "/referrals/feeds/police/events", seconds=2, script=feed_script(police, la_child_id))  # warm-up
+        for name, script in (
+            ("feed event", feed_script(police, la_child_id)),
+            ("family", FAMILY_LUA % {"token": social, "prefix": uuid.uuid4().hex[:8]}),
+            ("child", CHILD_LUA % {"token": social, "prefix": uuid.uuid4().hex[:8], "family_id": family_id}),
+        ):
+            # The hello endpoint right before each figure: the machine's load moves within a run.
+            hello = wrk(hello_url, seconds=max(3, seconds // 2))["rps"]
+            r = wrk(target + "/", seconds=seconds, script=script)
+            results[name] = r["rps"]
+            print(f"[{label}] {mode:11s} {name:10s}: {ratio(r['rps'], hello)}, mean {r['mean_ms']:.1f} ms"
+                  + (f", {r['non2xx']:.0f} non-2xx" if r["non2xx"] else ""), flush=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--compare", help="a git commit to measure side by side (e.g. main)")
+    parser.add_argument("--modes", default="allinone,distributed")
+    args = parser.parse_args()
+    with hello_server() as hello_url:
+        wrk(hello_url, seconds=2)  # warm-up
+        for mode in args.modes.split(","):
+            if args.compare:
+                with checkout(args.compare) as env:
+                    measure(mode, env, args.seconds, hello_url, args.compare)
+            measure(mode, {}, args.seconds, hello_url, "this")
+
+
+if __name__ == "__main__":
+    main()

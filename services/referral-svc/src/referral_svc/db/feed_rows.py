@@ -1,0 +1,84 @@
+"""Set-based queries and Core inserts for partner feed events: one statement per batch, not one per event."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import TEXT, Table, and_, any_, bindparam, cast, or_, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from eoc_shared.bulk import insert_rows
+from referral_svc.db.models import AuditEntry, Child, PartnerEvent
+
+#: keeps every IN list and multi-row VALUES well under both databases' bind-parameter limits
+CHUNK = 500
+
+_EVENTS: Table = PartnerEvent.__table__  # type: ignore[assignment]
+_AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class FeedRows:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def _dialect(self) -> str:
+        bind = self.session.get_bind()
+        return bind.dialect.name
+
+    async def existing(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
+        """(source, external_id) → id of the events already stored."""
+        found: dict[tuple[str, str], uuid.UUID] = {}
+        unique = sorted(set(keys))
+        if self._dialect == "postgresql":  # two array parameters, however many keys
+            stmt = text("SELECT p.source, p.external_id, p.id FROM partner_events p JOIN unnest("
+                        "CAST(:sources AS TEXT[]), CAST(:external_ids AS TEXT[])) AS k(s, e) "
+                        "ON p.source = k.s AND p.external_id = k.e").columns(
+                PartnerEvent.source, PartnerEvent.external_id, PartnerEvent.id)
+            result = await self.session.execute(stmt, {"sources": [k[0] for k in unique],
+                                                       "external_ids": [k[1] for k in unique]})
+            return {(source, external_id): event_id for source, external_id, event_id in result}
+        for chunk in _chunks(unique):
+            # SQLite before 3.37 has no row values in IN; an OR of ANDs is as good for a chunk
+            where = or_(*(and_(PartnerEvent.source == s, PartnerEvent.external_id == e) for s, e in chunk))
+            stmt2 = select(PartnerEvent.source, PartnerEvent.external_id, PartnerEvent.id).where(where)
+            for source, external_id, event_id in await self.session.execute(stmt2):
+                found[(source, external_id)] = event_id
+        return found
+
+    async def children_by(self, column: str, values: Iterable[str]) -> dict[str, tuple[uuid.UUID, str | None]]:
+        """la_child_id or nhs_number → (child id, the NHS number on that child's record)."""
+        col = getattr(Child, column)
+        found: dict[str, tuple[uuid.UUID, str | None]] = {}
+        unique = sorted(set(values))
+        if not unique:
+            return found
+        if self._dialect == "postgresql":
+            stmt = select(col, Child.id, Child.nhs_number).where(col == any_(cast(bindparam("v", unique), ARRAY(TEXT))))
+            return {value: (child_id, nhs) for value, child_id, nhs in await self.session.execute(stmt)}
+        for chunk in _chunks(unique):
+            stmt = select(col, Child.id, Child.nhs_number).where(col.in_(list(chunk)))
+            for value, child_id, nhs in await self.session.execute(stmt):
+                found[value] = (child_id, nhs)
+        return found
+
+    async def insert_new(self, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
+        """Insert the events; answers the ids really inserted. A row whose (source, external_id) another
+        transaction stored meanwhile is skipped (ON CONFLICT DO NOTHING), never an error."""
+        inserted: set[uuid.UUID] = set()
+        for chunk in _chunks(rows, 5000):
+            inserted.update(await insert_rows(self.session, _EVENTS, chunk, skip_conflicts_on=("source", "external_id"),
+                                              returning="id"))
+        return inserted
+
+    async def audit(self, rows: Sequence[dict[str, Any]]) -> None:
+        for chunk in _chunks(rows, 5000):
+            await insert_rows(self.session, _AUDIT, chunk)

@@ -1,0 +1,65 @@
+"""Many rows in one statement, inside the caller's transaction.
+
+PostgreSQL: `INSERT … SELECT FROM unnest($1::type[], …)` — one array per column, so the statement has a
+handful of parameters whatever the number of rows (asyncpg prepares it once and sends the arrays in binary),
+where a multi-row VALUES would have thousands. SQLite: an executemany of the same INSERT.
+Values must be plain Python values of the column's type (aware datetimes, UUIDs, dicts for JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import JSON, Table, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_PG = postgresql.dialect()
+
+
+def _pg_type(table: Table, name: str) -> str:
+    return table.c[name].type.compile(dialect=_PG)
+
+
+async def insert_rows(
+    session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], *,
+    skip_conflicts_on: Sequence[str] = (), returning: str | None = None,
+) -> list[Any]:
+    """Insert `rows` (all with the same keys); rows clashing on `skip_conflicts_on` are skipped. Answers the
+    `returning` column of the rows really inserted (empty without `returning`)."""
+    if not rows:
+        return []
+    columns = list(rows[0])
+    if session.get_bind().dialect.name != "postgresql":
+        stmt = sqlite.insert(table)
+        if skip_conflicts_on:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
+        if returning:
+            return list((await session.execute(stmt.returning(table.c[returning]), list(rows))).scalars())
+        await session.execute(stmt, list(rows))
+        return []
+    arrays: dict[str, list[Any]] = {}
+    casts, selects = [], []
+    for i, name in enumerate(columns):
+        kind = _pg_type(table, name)
+        values = [row[name] for row in rows]
+        if kind in ("JSONB", "JSON") or isinstance(table.c[name].type, JSON):
+            values = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
+            casts.append(f"CAST(:c{i} AS TEXT[])")
+            selects.append(f"c{i}::{kind}")
+        else:
+            casts.append(f"CAST(:c{i} AS {kind}[])")
+            selects.append(f"c{i}")
+        arrays[f"c{i}"] = values
+    names = ", ".join(f'"{c}"' for c in columns)
+    sql = (f'INSERT INTO "{table.name}" ({names}) SELECT {", ".join(selects)} '
+           f'FROM unnest({", ".join(casts)}) AS u({", ".join(f"c{i}" for i in range(len(columns)))})')
+    if skip_conflicts_on:
+        sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
+    if returning:
+        sql += f' RETURNING "{returning}"'
+        return list((await session.execute(text(sql), arrays)).scalars())
+    await session.execute(text(sql), arrays)
+    return []
