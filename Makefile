@@ -26,9 +26,14 @@ $(STAMP): uv.lock pyproject.toml shared/pyproject.toml runner/pyproject.toml das
 up: install
 	$(VENV)/bin/eoc up --port $${PORT:-8000} --data-dir $${DATA_DIR:-./var}
 
-test: install
-	$(VENV)/bin/lint-imports
+test: install lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Static checks, run before the tests: import boundaries, ruff (lint and import order), mypy.
+lint: install
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy shared/src runner/src services/referral-svc/src services/eligibility-svc/src services/outcomes-svc/src services/finance-svc/src dashboard/src
 
 test-fast: install
 	$(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)

@@ -6,7 +6,7 @@ consumers; the dispatcher only routes by path prefix, as the nginx gateway does 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ class PrefixDispatcher:
             return
         await self.route(scope, receive, send)
 
-    async def route(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def route(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] in ("http", "websocket"):
             path = scope["path"]
             for prefix, app in self.routes:

@@ -30,7 +30,7 @@ AuditReader = Annotated[Principal, Depends(requires(Scope.AUDIT_READ))]
 class AccessLogMixin:
     """Who read or changed which child's record, when, in which request. Ids and codes only."""
 
-    __tablename__: ClassVar[str]
+    __tablename__: str
 
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True, autoincrement=True

@@ -133,7 +133,7 @@ def issue_dev_token(
     }
     if source:
         claims["source"] = source
-    return jwt.encode(claims, key, algorithm="EdDSA")
+    return jwt.encode(claims, key, algorithm="EdDSA")  # type: ignore[arg-type]  # an Ed25519 key, loaded above
 
 
 class TokenVerifier:
@@ -176,7 +176,7 @@ class TokenVerifier:
         try:
             claims = jwt.decode(
                 token,
-                self._key_for(token),
+                self._key_for(token),  # type: ignore[arg-type]  # a public key or a PyJWK
                 algorithms=ALGORITHMS,
                 audience=self._settings.jwt_audience,
                 issuer=self._settings.jwt_issuer,
@@ -187,7 +187,7 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"the bearer token is not valid: {exc}") from exc
         try:
-            role = Role(claims.get("role"))
+            role = Role(str(claims.get("role")))
         except ValueError as exc:
             raise Unauthorized("the bearer token carries no known role") from exc
         principal = Principal(actor=str(claims["sub"]), role=role, scopes=ROLE_SCOPES[role], source=claims.get("source"))

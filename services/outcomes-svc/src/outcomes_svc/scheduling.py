@@ -107,7 +107,7 @@ async def mark_overdue(uow: UnitOfWork, as_of: date, batch_size: int) -> tuple[i
         .values(status=OVERDUE, overdue_as_of=as_of, updated_at=utcnow()),
         execution_options={"synchronize_session": False},
     )
-    return len(ids), int(result.rowcount or 0)
+    return len(ids), int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass(frozen=True)

@@ -71,10 +71,10 @@ async def timeline(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> list
                                       f"{iv.programme} closed: {iv.reason}{living}"))
     for day, kind, ref, summary in await pre_proceedings.timeline_of(uow, ids, child_id):
         items.append(TimelineItem(start_of(day), kind, OWN, ref, summary))
-    for change in await children.care_changes(child_id):
-        placement = f" ({change.placement_type})" if change.placement_type else ""
-        items.append(TimelineItem(start_of(change.effective_on), "child.care_status_changed", OWN,
-                                  str(child_id), f"{change.legal_status_before} → {change.legal_status}{placement}"))
+    for care in await children.care_changes(child_id):
+        placement = f" ({care.placement_type})" if care.placement_type else ""
+        items.append(TimelineItem(start_of(care.effective_on), "child.care_status_changed", OWN,
+                                  str(child_id), f"{care.legal_status_before} → {care.legal_status}{placement}"))
     for followup in await Followups(uow.session).of_child(child_id):
         items.append(TimelineItem(start_of(followup.due_on), "followup.due", "outcomes-svc",
                                   str(followup.followup_id), f"{followup.checkpoint_months}-month follow-up due"))

@@ -437,8 +437,8 @@ async def overdue_worklist(uow: UnitOfWork, acting: Acting, *, as_of: date, team
                          "escalated_on": escalated[t.timer]} for t in timers],
         })
     await pre_proceedings.add_offer_timers(uow, rows, as_of=as_of, team=team)
-    rows.sort(key=lambda row: (-max(t["days_overdue"] for t in row["overdue"]), row["referred_on"]))
-    AuditLog(uow.session).record(acting, "worklist.read", [c for row in rows for c in row["child_ids"]])
+    rows.sort(key=lambda row: (-max(t["days_overdue"] for t in row["overdue"]), row["referred_on"]))  # type: ignore[attr-defined]
+    AuditLog(uow.session).record(acting, "worklist.read", [c for row in rows for c in row["child_ids"]])  # type: ignore[attr-defined]
     return rows
 
 

@@ -24,7 +24,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 def _announce(uow: UnitOfWork, event: PartnerEvent) -> None:
     """Thin: child, source, kind and when — never the summary."""
-    uow.publish("partner.event.received", key=event.child_id, data=PartnerEventReceived(
+    uow.publish("partner.event.received", key=event.child_id, data=PartnerEventReceived(  # type: ignore[arg-type]  # matched events only
         partner_event_id=event.id, child_id=event.child_id, source=event.source, kind=event.kind,
         occurred_at=event.occurred_at,
     ))

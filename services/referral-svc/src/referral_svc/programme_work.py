@@ -275,7 +275,7 @@ async def close_intervention(
     given = {o.child_id: o for o in data.child_outcomes}
     outcomes = [
         {"child_id": str(cid), "living_situation": given[cid].living_situation.value,
-         "placement_type": given[cid].placement_type.value if given[cid].placement_type else None}
+         "placement_type": given[cid].placement_type.value if given[cid].placement_type else None}  # type: ignore[union-attr]
         for cid in referral.child_ids
     ]
     _mark_closed(uow, iv, referral, data.closed_on, data.reason.value, outcomes, acting)

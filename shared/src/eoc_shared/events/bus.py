@@ -244,7 +244,7 @@ class OutboxRelay:
 
     async def publish_pending(self, limit: int = 500) -> int:
         producer = await self._ensure_producer()
-        model = self._outbox
+        model: Any = self._outbox
         async with self._db.sessions() as session:
             if self._db.is_postgres and not (await session.execute(_ONE_RELAY_AT_A_TIME)).scalar_one():
                 return 0  # another replica's relay is publishing a round; rows go out in order, by one of us
@@ -270,7 +270,7 @@ class OutboxRelay:
             return len(rows)
 
     async def backlog(self) -> int:
-        model = self._outbox
+        model: Any = self._outbox
         async with self._db.sessions() as session:
             n = (await session.execute(select(func.count()).select_from(model).where(model.published_at.is_(None)))).scalar_one()
         OUTBOX_BACKLOG.labels(self.service).set(n)
@@ -323,7 +323,7 @@ class Consumers:
         if watch is not None:
             watch.on_change(lambda _instance: self.rewind(on_assign_too=True))
         self._uow_factory = uow_factory
-        self._inbox = inbox_model
+        self._inbox: Any = inbox_model
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
         self.broker = KafkaBroker(bootstrap, enable_idempotence=False, logger=None)
@@ -404,7 +404,8 @@ class Consumers:
 
     async def dispatch(self, sub: Subscription, msg: KafkaMessage) -> None:
         raw: bytes = msg.body
-        key = msg.raw_message.key
+        record: Any = msg.raw_message
+        key = record.key
         outcome, attempts, reason = await self.process(sub, raw, msg.headers)
         if outcome in ("handled", "duplicate"):
             # A replay brings many repeats: commit every 100th only (one round trip each); a restart in
@@ -507,7 +508,8 @@ class Consumers:
     async def _dead_letter(
         self, sub: Subscription, raw: bytes, key: bytes | None, reason: str, attempts: int, msg: KafkaMessage
     ) -> None:
-        partition, offset = msg.raw_message.partition, msg.raw_message.offset
+        record: Any = msg.raw_message
+        partition, offset = record.partition, record.offset
         try:
             if self.dead_letters is not None:
                 attempts = await self.dead_letters.park(

@@ -252,7 +252,8 @@ async def high_cost(
     await uow.commit()  # the access log entries
     return HighCostOut.model_validate(page).model_copy(update={"items": [
         HighCostItem(child_id=p.child_id, placement_type=p.placement_type, daily_rate=p.daily_rate,
-                     annual_cost_avoided=annual_cost_avoided(p.daily_rate), status=p.status, basis=p.basis,
+                     annual_cost_avoided=annual_cost_avoided(p.daily_rate),  # type: ignore[arg-type]  # high-cost: rated
+                     status=p.status, basis=p.basis,
                      diverted=entry.diverted, programme=entry.credited_programme)
         for entry, p in page.rows
     ]})

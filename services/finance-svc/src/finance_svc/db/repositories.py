@@ -41,7 +41,7 @@ IN_CHUNK = 1000  # ids per IN (...) list: well under either driver's parameter l
 
 
 def is_sqlite(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "sqlite"
+    return session.get_bind().dialect.name == "sqlite"
 
 
 def insert_ignoring_duplicates(session: AsyncSession, model: type) -> Any:
@@ -245,14 +245,14 @@ async def load_facts(session: AsyncSession, child_ids: Sequence[uuid.UUID]) -> d
         stmt2 = select(Projection.child_id, Projection.placement_type, Projection.daily_rate).where(
             Projection.child_id.in_(part), Projection.daily_rate.is_not(None)
         )
-        for row in await session.execute(stmt2):
-            facts[row.child_id].projection = savings.Projection(str(row.child_id), row.placement_type, row.daily_rate)
+        for rate in await session.execute(stmt2):
+            facts[rate.child_id].projection = savings.Projection(str(rate.child_id), rate.placement_type, rate.daily_rate)
         stmt3 = select(FollowupFact.child_id, FollowupFact.observed_on, FollowupFact.living_situation).where(
             FollowupFact.child_id.in_(part)
         )
-        for row in await session.execute(stmt3):
-            facts[row.child_id].followups.append(savings.FollowUp(str(row.child_id), row.observed_on,
-                                                                  row.living_situation))
+        for seen in await session.execute(stmt3):
+            facts[seen.child_id].followups.append(savings.FollowUp(str(seen.child_id), seen.observed_on,
+                                                                   seen.living_situation))
     return facts
 
 
@@ -400,7 +400,8 @@ class Ledger:
             .where(LedgerEntry.fy == fy, LedgerEntry.breakdown_on.is_not(None))
             .order_by(LedgerEntry.breakdown_on, LedgerEntry.child_id)
         )
-        return [Breakdown(str(c), d, s) for c, d, s in await self.session.execute(stmt)]
+        # both columns are set on every row the WHERE clause keeps
+        return [Breakdown(str(c), d, s) for c, d, s in await self.session.execute(stmt)]  # type: ignore[arg-type]
 
     async def high_cost(self, fy: int, limit: int, offset: int) -> tuple[int, list[Any]]:
         where = (LedgerEntry.fy == fy) & LedgerEntry.high_cost.is_(True)

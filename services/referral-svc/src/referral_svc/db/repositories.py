@@ -49,7 +49,7 @@ async def lock_rows(session: AsyncSession, stmt: Any) -> Any:
     """`SELECT … FOR UPDATE` on PostgreSQL. SQLite has no row locks and the driver opens a transaction only
     at the first write, so there a write that changes nothing first takes the database's write lock: the
     rows read next are current and no one else changes them before this transaction ends."""
-    if session.bind.dialect.name == "sqlite":
+    if session.get_bind().dialect.name == "sqlite":
         await session.execute(update(ProgrammeSetting).where(false()).values(capacity=ProgrammeSetting.capacity))
     return stmt.with_for_update()
 
