@@ -9,13 +9,13 @@ import uuid
 
 from journeys import child_body, family_body, make_family, referral_body
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from eoc_shared.db import make_engine
 from eoc_shared.testing.fixtures import event_probe, eventually
 
 
 async def _outbox_count(url: str) -> int:
-    engine = create_async_engine(url)
+    engine = make_engine(url)  # the platform's engine: bound parameters hidden from any error
     try:
         async with engine.connect() as conn:
             from referral_svc.db.models import Outbox

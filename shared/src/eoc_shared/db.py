@@ -79,8 +79,8 @@ def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         # One connection per service: SQLite has one writer at a time, and connections that compete for
         # it sleep in SQLite's busy handler (up to 100 ms a turn); waiting in the pool's queue is cheaper.
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_size=1, max_overflow=0,
-                                     pool_timeout=60, hide_parameters=True)
+        engine = create_async_engine(url, hide_parameters=True, connect_args={"timeout": 30}, pool_size=1,
+                                     max_overflow=0, pool_timeout=60)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
