@@ -100,3 +100,62 @@ def drop_append_only(table: str, function: str | None = None) -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
         op.execute(f"DROP FUNCTION IF EXISTS {function or f'{table}_refuse_change'}()")
+
+
+def create_dead_letters() -> None:
+    """The `dead_letters` table every service's consumers park into (DeadLetterMixin), written once."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    from eoc_shared.db import UTCDateTime
+
+    op.create_table(
+        "dead_letters",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("consumer", sa.String(length=100), nullable=False),
+        sa.Column("topic", sa.String(length=100), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=True),
+        sa.Column("event_id", sa.Uuid(), nullable=True),
+        sa.Column("message", sa.LargeBinary(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("first_parked_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("parked_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("replayed_at", UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dead_letters")),
+    )
+    op.create_index("ix_dead_letters_topic_consumer_status", "dead_letters", ["topic", "consumer", "status"], unique=False)
+
+
+def drop_dead_letters() -> None:
+    from alembic import op
+
+    op.drop_index("ix_dead_letters_topic_consumer_status", table_name="dead_letters")
+    op.drop_table("dead_letters")
+
+
+def create_bus_state() -> None:
+    """The relay's `bus_state` (the broker instance it last replayed to) and the outbox index pruning reads."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    from eoc_shared.db import UTCDateTime
+
+    op.create_table(
+        "bus_state",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_bus_state")),
+    )
+    op.create_index(op.f("ix_outbox_created_at"), "outbox", ["created_at"], unique=False)
+
+
+def drop_bus_state() -> None:
+    from alembic import op
+
+    op.drop_index(op.f("ix_outbox_created_at"), table_name="outbox")
+    op.drop_table("bus_state")

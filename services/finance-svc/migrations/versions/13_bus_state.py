@@ -6,9 +6,7 @@ Revises: 0003
 """
 from typing import Sequence, Union
 
-import sqlalchemy as sa
-from alembic import op
-import eoc_shared.db
+from eoc_shared.migrations import create_bus_state, drop_bus_state
 
 revision: str = '13_bus_state'
 down_revision: Union[str, None] = '17_dead_letters'
@@ -17,15 +15,8 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    op.create_table('bus_state',
-    sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('value', sa.String(length=200), nullable=False),
-    sa.Column('updated_at', eoc_shared.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('name', name=op.f('pk_bus_state'))
-    )
-    op.create_index(op.f('ix_outbox_created_at'), 'outbox', ['created_at'], unique=False)
+    create_bus_state()
 
 
 def downgrade() -> None:
-    op.drop_index(op.f('ix_outbox_created_at'), table_name='outbox')
-    op.drop_table('bus_state')
+    drop_bus_state()

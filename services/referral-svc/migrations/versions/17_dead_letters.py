@@ -8,9 +8,7 @@ Revises: 15_pre_proceedings
 """
 from typing import Sequence, Union
 
-import sqlalchemy as sa
-from alembic import op
-import eoc_shared.db
+from eoc_shared.migrations import create_dead_letters, drop_dead_letters
 
 revision: str = '17_dead_letters'
 down_revision: Union[str, None] = '16_twelve_month_outcomes'
@@ -19,26 +17,8 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    op.create_table('dead_letters',
-    sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('consumer', sa.String(length=100), nullable=False),
-    sa.Column('topic', sa.String(length=100), nullable=False),
-    sa.Column('partition', sa.Integer(), nullable=False),
-    sa.Column('offset', sa.BigInteger(), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=True),
-    sa.Column('event_id', sa.Uuid(), nullable=True),
-    sa.Column('message', sa.LargeBinary(), nullable=False),
-    sa.Column('reason', sa.Text(), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('first_parked_at', eoc_shared.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('parked_at', eoc_shared.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('replayed_at', eoc_shared.db.UTCDateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_dead_letters'))
-    )
-    op.create_index('ix_dead_letters_topic_consumer_status', 'dead_letters', ['topic', 'consumer', 'status'], unique=False)
+    create_dead_letters()
 
 
 def downgrade() -> None:
-    op.drop_index('ix_dead_letters_topic_consumer_status', table_name='dead_letters')
-    op.drop_table('dead_letters')
+    drop_dead_letters()
