@@ -2,7 +2,7 @@
 retention window (replay after broker loss, pruning).
 
 Revision ID: 13_bus_state
-Revises: 15_pre_proceedings
+Revises: 17_dead_letters
 """
 from typing import Sequence, Union
 

@@ -4,7 +4,7 @@ What this service's consumers park (also sent to `<topic>.dlq`), kept so operato
 replay them through the ops API and `eoc dlq` (eoc_shared.events.deadletters.DeadLetterMixin).
 
 Revision ID: 17_dead_letters
-Revises: 15_pre_proceedings
+Revises: 16_twelve_month_outcomes
 """
 from typing import Sequence, Union
 
