@@ -51,6 +51,13 @@ class PoisonMessage(Exception):
     """The message can never be handled (undecodable, wrong schema, wrong type)."""
 
 
+# Clients refresh what they know of topics and partitions this often (Kafka's default is 5 minutes). A new
+# broker instance can briefly report a topic with fewer partitions than it then has (seen with Tansu under
+# repeated restarts); a consumer group assigned from that view would never read the other partitions.
+# aiokafka rejoins the group when a refresh shows a topic's partition count changed.
+METADATA_MAX_AGE_MS = 2000
+
+
 def producer_for(bootstrap: str) -> AIOKafkaProducer:
     # Tansu has no idempotent producer; ordering per key comes from one partition per key.
     return AIOKafkaProducer(
@@ -60,6 +67,9 @@ def producer_for(bootstrap: str) -> AIOKafkaProducer:
         request_timeout_ms=5000,
         retry_backoff_ms=200,
         linger_ms=0,
+        # A restarted broker may answer with other partitions than the one before it; the producer must
+        # not go on hashing keys over a count it learned from a broker that is gone.
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
 
 
@@ -219,6 +229,12 @@ class OutboxRelay:
                 await session.commit()
                 log.warning("outbox.replaying", service=self.service, rows=replayed, cluster_id=current,
                             previous=stored, retention_days=self.retention.total_seconds() / 86400)
+        if self._producer is not None:
+            # What the producer knows of partitions came from the broker that is gone: ask the new one.
+            try:
+                await asyncio.wait_for(self._producer.client.force_metadata_update(), 3.0)
+            except TimeoutError:
+                pass  # the periodic refresh (METADATA_MAX_AGE_MS) comes soon anyway
         self.instance = current
         return replayed
 
@@ -326,7 +342,8 @@ class Consumers:
         self._inbox: Any = inbox_model
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
-        self.broker = KafkaBroker(bootstrap, enable_idempotence=False, logger=None)
+        self.broker = KafkaBroker(bootstrap, enable_idempotence=False, logger=None,
+                                  metadata_max_age_ms=METADATA_MAX_AGE_MS)
         # Tansu answers an empty fetch only when the wait expires, so this bounds each hop's latency.
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self.fetch_max_wait_ms_by_topic = fetch_max_wait_ms_by_topic or {}
@@ -386,6 +403,10 @@ class Consumers:
             log.info("consumers.rewind_skipped", service=self.service, error=type(exc).__name__)
             return
         self.rewinds += 1
+        # Partitions as the new instance has them: a changed count makes aiokafka rejoin and assign them all.
+        client = getattr(consumer, "_client", None)
+        if client is not None:
+            client.force_metadata_update().add_done_callback(lambda f: f.cancelled() or f.exception())
         log.warning("consumers.rewound", service=self.service, group=self.group_id, partitions=len(partitions))
 
     async def on_assigned(self) -> None:
