@@ -60,6 +60,7 @@ class ServiceRuntime:
             session_timeout_ms=settings.consumer_session_timeout_ms,
             rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms,
             fetch_max_wait_ms_by_topic=settings.consumer_fetch_wait_ms_by_topic,
+            retention=timedelta(days=settings.outbox_retention_days),
         )
         self.verifier = TokenVerifier(settings)
         self.background: list[asyncio.Task[Any]] = []

@@ -25,10 +25,11 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import AckStatus
 from pydantic import ValidationError
 from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +57,9 @@ class PoisonMessage(Exception):
 # repeated restarts); a consumer group assigned from that view would never read the other partitions.
 # aiokafka rejoins the group when a refresh shows a topic's partition count changed.
 METADATA_MAX_AGE_MS = 2000
+
+# At most this many (consumer, event id) pairs are held in a service's cache of handled events (~25 MB).
+SEEN_LIMIT = 250_000
 
 
 def producer_for(bootstrap: str) -> AIOKafkaProducer:
@@ -319,8 +323,20 @@ class Consumers:
         session_timeout_ms: int = 2000,
         rebalance_timeout_ms: int = 2000,
         fetch_max_wait_ms_by_topic: dict[str, int] | None = None,
+        retention: timedelta = timedelta(days=7),
     ) -> None:
         self.service = service
+        # Event ids this service's inbox is known to hold, per consumer: a replay after broker loss repeats a
+        # whole retention window, and recognising each repeat without a transaction is what makes it quick.
+        # Only a cache: the inbox stays the judge, a miss asks the database.
+        self.retention = retention
+        self._seen: set[tuple[str, Any]] = set()
+        self._preloading: asyncio.Task[None] | None = None
+        # Offsets of repeats waiting to be committed, coalesced so that skipping a repeat costs no round trip.
+        self._pending: dict[Any, int] = {}
+        self._committed: dict[Any, int] = {}
+        self._commit_lock = asyncio.Lock()
+        self._committer: asyncio.Task[None] | None = None
         self.group_suffix = group_suffix
         # One group per service (replicas share its partitions); the inbox keeps one name per topic.
         self.group_id = service + group_suffix
@@ -374,8 +390,13 @@ class Consumers:
             listener=_RewindOnAssign(self),
         )
 
+        context = self.broker.context
+
         @subscriber
-        async def _on_message(msg: KafkaMessage) -> None:
+        async def _on_message() -> None:
+            # The message from FastStream's context, not as an annotated parameter: that one is resolved by a
+            # synchronous function in a worker thread for every message, a quarter of a replay's skip time.
+            msg: KafkaMessage = context.get_local("message")
             record: Any = msg.raw_message
             await self.dispatch(by_topic[record.topic], msg)
 
@@ -403,6 +424,8 @@ class Consumers:
             log.info("consumers.rewind_skipped", service=self.service, error=type(exc).__name__)
             return
         self.rewinds += 1
+        self._committed.clear()  # offsets committed to the old broker say nothing about the new one
+        self.preload_seen()
         # Partitions as the new instance has them: a changed count makes aiokafka rejoin and assign them all.
         client = getattr(consumer, "_client", None)
         if client is not None:
@@ -410,6 +433,10 @@ class Consumers:
         log.warning("consumers.rewound", service=self.service, group=self.group_id, partitions=len(partitions))
 
     async def on_assigned(self) -> None:
+        # A partition may come back from another replica further on: what this member committed before says
+        # nothing now; repeats that waited for a commit come again to whoever holds their partition.
+        self._committed.clear()
+        self._pending.clear()
         if self._watch is None:
             return
         try:  # may call rewind() itself, if the instance changed just now; never hold up the rebalance
@@ -428,10 +455,13 @@ class Consumers:
         record: Any = msg.raw_message
         key = record.key
         outcome, attempts, reason = await self.process(sub, raw, msg.headers)
-        if outcome in ("handled", "duplicate"):
-            # Every message is committed, repeats included: committing only every 100th repeat left a
-            # group's offset short of the end for good when its last messages were repeats (lag never 0).
-            await self._ack(msg)
+        if outcome == "handled":
+            await self._commit(msg, wait=True)
+            return
+        if outcome == "duplicate":
+            # Every message is committed, repeats included (else a group whose last messages were repeats
+            # stays short of the end for good), but a repeat's commit is coalesced with the next ones.
+            await self._commit(msg, wait=False)
             return
         await self._dead_letter(sub, raw, key, reason, attempts=attempts, msg=msg)
 
@@ -476,16 +506,59 @@ class Consumers:
                         await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
         return "failed", self._max_attempts, f"handler failed {self._max_attempts} times: {error}"
 
-    async def _ack(self, msg: KafkaMessage) -> None:
-        """Commit the offset. Handled is handled: a commit that fails (the broker restarting, a rebalance)
-        is not a handler failure; the message may come again, and the inbox recognises it."""
+    async def _commit(self, msg: KafkaMessage, *, wait: bool) -> None:
+        """Commit the offset after this message: now (`wait`, a handled message), or soon, together with the
+        repeats that follow (a background committer sends the latest offset of each partition)."""
+        record: Any = msg.raw_message
+        tp = TopicPartition(record.topic, record.partition)
+        self._pending[tp] = max(self._pending.get(tp, 0), record.offset + 1)
+        msg.committed = AckStatus.ACKED  # FastStream must not commit every position on its own
+        if wait:
+            await self._flush_commits()
+        elif self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._flush_commits(), name=f"commits-{self.service}")
+
+    async def _flush_commits(self) -> None:
+        """Commit pending offsets, one commit at a time and never an offset below one already committed.
+        Handled is handled: a commit that fails (the broker restarting, a rebalance) is not a handler
+        failure; the message may come again, and the inbox recognises it."""
+        async with self._commit_lock:
+            while self._pending:
+                offsets = {tp: o for tp, o in self._pending.items() if o > self._committed.get(tp, -1)}
+                self._pending = {}
+                consumer = getattr(self._subscriber, "consumer", None)
+                if not offsets or consumer is None:
+                    continue
+                try:
+                    # aiokafka retries some commit errors for ever (a topic the new broker lacks): bound the wait.
+                    await asyncio.wait_for(consumer.commit(offsets), 3.0)
+                    self._committed.update(offsets)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001
+                    log.info("consumer.commit_failed", service=self.service, error=type(exc).__name__)
+
+    def preload_seen(self) -> None:
+        """Load the retention window of the inbox into the cache of known event ids, in the background."""
+        if self._preloading is None or self._preloading.done():
+            self._preloading = asyncio.create_task(self._preload_seen(), name=f"inbox-preload-{self.service}")
+
+    async def _preload_seen(self) -> None:
+        inbox = self._inbox
+        cutoff = utcnow() - self.retention
         try:
-            # aiokafka retries some commit errors for ever (a topic the new broker lacks): bound the wait.
-            await asyncio.wait_for(msg.ack(), 3.0)
+            async with self._uow_factory() as uow:
+                result = await uow.session.stream(
+                    select(inbox.consumer, inbox.event_id).where(inbox.handled_at >= cutoff)
+                    .execution_options(yield_per=5000))
+                async for rows in result.partitions():
+                    if len(self._seen) + len(rows) > SEEN_LIMIT:
+                        break
+                    self._seen.update((row[0], row[1]) for row in rows)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001
-            log.info("consumer.commit_failed", service=self.service, error=type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - only a cache: the inbox answers on a miss
+            log.info("consumers.preload_failed", service=self.service, error=type(exc).__name__)
 
     @staticmethod
     def decode(spec: EventSpec, raw: bytes) -> tuple[Envelope, EventPayload]:
@@ -505,6 +578,8 @@ class Consumers:
         return envelope, payload
 
     async def _handle_once(self, sub: Subscription, envelope: Envelope, payload: EventPayload) -> str:
+        if (sub.consumer, envelope.id) in self._seen:
+            return "duplicate"
         async with self._uow_factory() as uow:
             seen = await uow.session.get(self._inbox, (sub.consumer, envelope.id))
             if seen is not None:
@@ -522,6 +597,8 @@ class Consumers:
                     if await check.session.get(self._inbox, (sub.consumer, envelope.id)) is not None:
                         return "duplicate"
                 raise
+        if len(self._seen) < SEEN_LIMIT:
+            self._seen.add((sub.consumer, envelope.id))
         return "handled"
 
     async def _dead_letter(
@@ -542,7 +619,7 @@ class Consumers:
         log.error("consumer.dead_lettered", service=self.service, topic=sub.spec.topic, dlq=sub.spec.dlq,
                   offset=offset, attempts=attempts)
         EVENTS_CONSUMED.labels(self.service, sub.spec.topic, "dead_lettered").inc()
-        await msg.ack()
+        await self._commit(msg, wait=True)
 
     async def publish_dead_letter(
         self, sub: Subscription, raw: bytes, key: bytes | None, reason: str, attempts: int, partition: int, offset: int
@@ -566,6 +643,7 @@ class Consumers:
             if self._subscriber is None:
                 self._register()
             self._task = asyncio.create_task(self._start_with_retry(), name=f"consumers-{self.service}")
+            self.preload_seen()
 
     async def _start_with_retry(self) -> None:
         backoff = 0.5
@@ -589,6 +667,17 @@ class Consumers:
                 backoff = min(backoff * 2, 5.0)
 
     async def stop(self) -> None:
+        for task in (self._preloading, self._committer):
+            if task is not None and not task.done():
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        try:
+            await asyncio.wait_for(self._flush_commits(), 3.0)
+        except Exception:  # noqa: BLE001 - the next start reads from the last commit: repeats, recognised
+            pass
         if self._task and not self._task.done():
             self._task.cancel()
             try:
