@@ -1,4 +1,4 @@
-"""A child's timeline and the access audit log."""
+"""A child's timeline (follow-ups due included, as outcomes-svc announces them) and the access audit log."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eoc_shared.acting import Acting
-from eoc_shared.db import UnitOfWork
+from eoc_shared.db import UnitOfWork, utcnow
 from eoc_shared.errors import NotFound
+from eoc_shared.events.schemas import FollowupDue
 from referral_svc import pre_proceedings
 from referral_svc.access import ensure_may_read
+from referral_svc.db.models import FollowupSeen
 from referral_svc.db.repositories import (
     AuditLog,
     Children,
@@ -83,6 +85,16 @@ async def timeline(uow: UnitOfWork, child_id: uuid.UUID, acting: Acting) -> list
             items.append(TimelineItem(event.occurred_at, event.kind, event.source, str(event.id), event.summary))
     AuditLog(uow.session).record(acting, "timeline.read", [child_id])
     return ordered(items)
+
+
+async def record_followup_due(uow: UnitOfWork, payload: FollowupDue) -> None:
+    """A follow-up fell due (outcomes-svc): shown on the child's timeline; a repeat changes nothing."""
+    if await uow.session.get(FollowupSeen, payload.followup_id) is not None:
+        return
+    uow.session.add(FollowupSeen(
+        followup_id=payload.followup_id, child_id=payload.child_id, intervention_id=payload.intervention_id,
+        checkpoint_months=payload.checkpoint_months, due_on=payload.due_on, received_at=utcnow(),
+    ))
 
 
 async def child_known(session: AsyncSession, child_id: uuid.UUID) -> bool:

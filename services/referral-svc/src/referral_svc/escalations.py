@@ -9,6 +9,8 @@ by the other, and once committed it no longer matches.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -33,7 +35,16 @@ def _claim(*conditions: Any) -> Any:
     return select(Referral.id).where(*conditions).with_for_update(skip_locked=True).scalar_subquery()
 
 
-async def run_timers(uow: UnitOfWork, as_of: date, acting: Acting) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TimersRun:
+    """The referrals one run escalated, each list in id order."""
+
+    as_of: date
+    consent_overdue: list[uuid.UUID]
+    assessment_overdue: list[uuid.UUID]
+
+
+async def run_timers(uow: UnitOfWork, as_of: date, acting: Acting) -> TimersRun:
     now = utcnow()
     open_statuses = [s.value for s in OPEN]
     consent_rows = (await uow.session.execute(
@@ -72,11 +83,11 @@ async def run_timers(uow: UnitOfWork, as_of: date, acting: Acting) -> dict[str, 
         uow.publish("assessment.overdue", key=row.id, data=AssessmentOverdue(
             referral_id=row.id, family_id=row.family_id, assessment_due_on=row.assessment_due_on, as_of=as_of))
         audit.record(acting, "assessment.overdue_escalated", children[row.id])
-    return {
-        "as_of": as_of,
-        "consent_overdue": sorted((r.id for r in consent_rows), key=str),
-        "assessment_overdue": sorted((r.id for r in assessment_rows), key=str),
-    }
+    return TimersRun(
+        as_of,
+        consent_overdue=sorted((r.id for r in consent_rows), key=str),
+        assessment_overdue=sorted((r.id for r in assessment_rows), key=str),
+    )
 
 
 async def run_today(runtime: Any) -> None:
@@ -85,6 +96,5 @@ async def run_today(runtime: Any) -> None:
         result = await run_timers(uow, today(), Acting.system("referral-svc"))
         await pre_proceedings.run_offer_timers(uow, today(), Acting.system("referral-svc"))
         await uow.commit()
-    if result["consent_overdue"] or result["assessment_overdue"]:
-        log.info("timers.escalated", consent=len(result["consent_overdue"]),
-                 assessment=len(result["assessment_overdue"]))
+    if result.consent_overdue or result.assessment_overdue:
+        log.info("timers.escalated", consent=len(result.consent_overdue), assessment=len(result.assessment_overdue))

@@ -9,8 +9,8 @@ not become a way to ask who is known to children's services.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 from eoc_shared.acting import Acting
 from eoc_shared.db import UnitOfWork, utcnow
@@ -30,13 +30,14 @@ def _announce(uow: UnitOfWork, event: PartnerEvent) -> None:
     ))
 
 
-async def review_queue(uow: UnitOfWork, *, status: str, source: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
-    return [review_view(e) for e in await PartnerEvents(uow.session).by_status(status, source=source, limit=limit,
-                                                                                offset=offset)]
+async def review_queue(
+    uow: UnitOfWork, *, status: str, source: str | None, limit: int, offset: int
+) -> Sequence[PartnerEvent]:
+    return await PartnerEvents(uow.session).by_status(status, source=source, limit=limit, offset=offset)
 
 
 async def resolve(uow: UnitOfWork, event_id: uuid.UUID, child_id: uuid.UUID, note: str | None,
-                  acting: Acting) -> dict[str, Any]:
+                  acting: Acting) -> PartnerEvent:
     """A team manager assigns an unmatched event to the child it is about; it then reaches the timeline
     and outcomes like any matched event."""
     event = await _in_review(uow, event_id)
@@ -47,15 +48,15 @@ async def resolve(uow: UnitOfWork, event_id: uuid.UUID, child_id: uuid.UUID, not
     event.resolved_at, event.resolved_by, event.resolution_note = utcnow(), acting.actor, note
     _announce(uow, event)
     AuditLog(uow.session).record(acting, "partner_event.assigned", [child.id])
-    return review_view(event)
+    return event
 
 
-async def dismiss(uow: UnitOfWork, event_id: uuid.UUID, note: str, acting: Acting) -> dict[str, Any]:
+async def dismiss(uow: UnitOfWork, event_id: uuid.UUID, note: str, acting: Acting) -> PartnerEvent:
     """Not about any child of ours: kept, with who decided and why, but no longer waiting for review."""
     event = await _in_review(uow, event_id)
     event.status = "dismissed"
     event.resolved_at, event.resolved_by, event.resolution_note = utcnow(), acting.actor, note
-    return review_view(event)
+    return event
 
 
 async def _in_review(uow: UnitOfWork, event_id: uuid.UUID) -> PartnerEvent:
@@ -65,12 +66,3 @@ async def _in_review(uow: UnitOfWork, event_id: uuid.UUID) -> PartnerEvent:
     if event.status != "review":
         raise Conflict(f"the partner event is {event.status}, not waiting for review", event_status=event.status)
     return event
-
-
-def review_view(e: PartnerEvent) -> dict[str, Any]:
-    return {
-        "id": e.id, "source": e.source, "external_id": e.external_id, "kind": e.kind, "occurred_at": e.occurred_at,
-        "summary": e.summary, "la_child_id": e.la_child_id, "nhs_number": e.nhs_number, "status": e.status,
-        "review_reason": e.review_reason, "child_id": e.child_id, "received_at": e.received_at,
-        "resolved_at": e.resolved_at, "resolved_by": e.resolved_by, "resolution_note": e.resolution_note,
-    }

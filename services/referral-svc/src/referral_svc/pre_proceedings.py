@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -397,7 +396,9 @@ class OverdueOffers:
     escalated_on: date | None
 
 
-async def _overdue_offers(uow: UnitOfWork, *, as_of: date, team: str | None) -> list[OverdueOffers]:
+async def find_overdue_offers(uow: UnitOfWork, *, as_of: date, team: str | None) -> list[OverdueOffers]:
+    """Open records whose FGDM offers are overdue on `as_of`, longest overdue first; unaudited: callers audit
+    what they show (this work list, and the referrals' overdue work list as the timer `fgdm_offer`)."""
     records = PreProceedingsRecords(uow.session)
     found = await records.open_offer_due_before(as_of)
     loaded = await records.load_many(found)
@@ -420,23 +421,9 @@ async def _overdue_offers(uow: UnitOfWork, *, as_of: date, team: str | None) -> 
 
 async def overdue_offers(uow: UnitOfWork, acting: Acting, *, as_of: date, team: str | None) -> list[OverdueOffers]:
     """The work list: open records whose FGDM offers are overdue on `as_of`, longest overdue first."""
-    rows = await _overdue_offers(uow, as_of=as_of, team=team)
+    rows = await find_overdue_offers(uow, as_of=as_of, team=team)
     _audit(uow, acting, "worklist.read", [c for row in rows for c in row.child_ids])
     return rows
-
-
-async def add_offer_timers(uow: UnitOfWork, rows: list[dict[str, Any]], *, as_of: date, team: str | None) -> None:
-    """Put overdue FGDM offers on the referrals' overdue work list too, as the timer `fgdm_offer`."""
-    by_referral = {row["referral_id"]: row for row in rows}
-    for o in await _overdue_offers(uow, as_of=as_of, team=team):
-        timer = {"timer": "fgdm_offer", "due_on": o.offer_due_on, "days_overdue": o.days_overdue,
-                 "escalated_on": o.escalated_on}
-        if o.referral_id not in by_referral:
-            by_referral[o.referral_id] = {
-                "referral_id": o.referral_id, "family_id": o.family_id, "status": o.referral_status,
-                "referred_on": o.referred_on, "team": o.team, "child_ids": o.child_ids, "overdue": []}
-            rows.append(by_referral[o.referral_id])
-        by_referral[o.referral_id]["overdue"].append(timer)
 
 
 # --------------------------------------------------------------------------------------------- report

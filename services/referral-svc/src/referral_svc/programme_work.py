@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 from collections import deque
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from eoc_shared.acting import Acting
@@ -21,10 +22,9 @@ from eoc_shared.errors import Conflict, Invalid, NotFound
 from eoc_shared.events.schemas import ChildOutcome, InterventionClosed, InterventionStarted
 from eoc_shared.vocab import ClosureReason, Programme
 from referral_svc.access import ensure_may_read
-from referral_svc.api.schemas import CloseIn, InterventionIn
-from referral_svc.casework import get_referral, intervention_view, move_status, waiting_position, waiting_view
 from referral_svc.db.models import Intervention, ProgrammeSetting, Referral, WaitingEntry
 from referral_svc.db.repositories import AuditLog, Children, Interventions, Programmes, Referrals, WaitingList
+from referral_svc.domain.interventions import ChildOutcome as GivenOutcome
 from referral_svc.domain.interventions import (
     expected_end_on,
     living_situation_on_record,
@@ -38,6 +38,8 @@ from referral_svc.domain.interventions import (
 from referral_svc.domain.status import IllegalTransition, can_transition, is_terminal
 from referral_svc.domain.timeline import start_of
 from referral_svc.domain.vocab import ReferralStatus
+from referral_svc.referrals import get_referral, move_status
+from referral_svc.waiting import WaitingPlace, current_place, place_of
 
 Settings = dict[str, ProgrammeSetting]
 
@@ -45,45 +47,54 @@ Settings = dict[str, ProgrammeSetting]
 # --------------------------------------------------------------------------------------------- start
 
 
+@dataclass(frozen=True)
+class Started:
+    """An intervention just started, with the family's interventions it superseded (now closed)."""
+
+    intervention: Intervention
+    superseded: list[Intervention]
+
+
 async def start_intervention(
-    uow: UnitOfWork, referral_id: uuid.UUID, data: InterventionIn, acting: Acting
-) -> tuple[str, dict[str, Any]]:
-    """Start `data.programme` for the referral's family, or put the family on the programme's waiting
-    list when it is full. Returns ("started", intervention) or ("waitlisted", waiting entry)."""
+    uow: UnitOfWork, referral_id: uuid.UUID, programme: Programme, *, started_on: date, practitioner: str | None,
+    acting: Acting,
+) -> Started | WaitingPlace:
+    """Start the programme for the referral's family, or put the family on the programme's waiting list
+    when it is full (the family's place on it is returned)."""
     settings = await Programmes(uow.session).lock_all()
     referral = await get_referral(uow, referral_id, for_update=True)
-    programme = data.programme.value
-    if data.started_on > today():
+    code = programme.value
+    if started_on > today():
         raise Invalid("is after today; record a start once it has happened", field="started_on")
-    if data.started_on < referral.referred_on:
+    if started_on < referral.referred_on:
         raise Invalid(f"is before the referral date {referral.referred_on.isoformat()}", field="started_on")
     if is_terminal(referral.status):
         raise Conflict(f"the referral is {referral.status}; a new episode needs a new referral",
                        current_status=referral.status)
-    _ensure_eligible(referral, programme)
+    _ensure_eligible(referral, code)
     if not can_transition(referral.status, ReferralStatus.ACTIVE):
         raise Conflict(str(IllegalTransition(referral.status, ReferralStatus.ACTIVE)), current_status=referral.status)
 
     interventions = Interventions(uow.session)
     for open_iv in await interventions.open_of_family(referral.family_id):
-        if open_iv.referral_id == referral.id and open_iv.programme == programme:
-            raise Conflict(f"the referral already has an open {programme} intervention ({open_iv.id}, started "
+        if open_iv.referral_id == referral.id and open_iv.programme == code:
+            raise Conflict(f"the referral already has an open {code} intervention ({open_iv.id}, started "
                            f"{open_iv.started_on.isoformat()})", current_status=referral.status)
     for entry in await WaitingList(uow.session).of_referral(referral.id):
-        if entry.programme == programme:
-            raise Conflict(f"the referral is already waiting for a place in {programme} since "
+        if entry.programme == code:
+            raise Conflict(f"the referral is already waiting for a place in {code} since "
                            f"{entry.joined_at.date().isoformat()}", current_status=referral.status)
 
-    active = await interventions.active_families(programme)
+    active = await interventions.active_families(code)
     if needs_waiting_list(family_already_active=referral.family_id in active, active_families=len(active),
-                          limit=settings[programme].capacity):
-        entry = await _join_waiting_list(uow, referral, programme, data, acting)
-        return "waitlisted", waiting_view(entry, await waiting_position(uow, entry))
+                          limit=settings[code].capacity):
+        entry = await _join_waiting_list(uow, referral, code, started_on, practitioner, acting)
+        return await current_place(uow, entry)
 
-    iv, superseded = await _start(uow, referral, programme, data.started_on, data.practitioner, acting, settings,
+    iv, superseded = await _start(uow, referral, code, started_on, practitioner, acting, settings,
                                   from_waiting_list=False)
     await _fill_places(uow, [s.programme for s in superseded], iv.started_on, acting, settings)
-    return "started", {**intervention_view(iv), "superseded": [s.id for s in superseded]}
+    return Started(iv, superseded)
 
 
 def _ensure_eligible(referral: Referral, programme: str) -> None:
@@ -99,13 +110,13 @@ def _ensure_eligible(referral: Referral, programme: str) -> None:
 
 
 async def _join_waiting_list(
-    uow: UnitOfWork, referral: Referral, programme: str, data: InterventionIn, acting: Acting
+    uow: UnitOfWork, referral: Referral, programme: str, started_on: date, practitioner: str | None, acting: Acting
 ) -> WaitingEntry:
     now = utcnow()
     entry = WaitingEntry(
         id=uuid.uuid4(), referral_id=referral.id, family_id=referral.family_id, programme=programme,
-        status="waiting", referred_on=referral.referred_on, joined_at=now, requested_started_on=data.started_on,
-        practitioner=data.practitioner, requested_by=acting.actor,
+        status="waiting", referred_on=referral.referred_on, joined_at=now, requested_started_on=started_on,
+        practitioner=practitioner, requested_by=acting.actor,
     )
     uow.session.add(entry)
     if referral.status == ReferralStatus.ELIGIBLE:
@@ -226,14 +237,14 @@ async def _fill_places(
     return started
 
 
-async def waiting_list_of(uow: UnitOfWork, programme: Programme) -> list[dict[str, Any]]:
+async def waiting_list_of(uow: UnitOfWork, programme: Programme) -> list[WaitingPlace]:
     entries = order_waiting_list(await WaitingList(uow.session).waiting(programme.value))
-    return [waiting_view(e, i + 1) for i, e in enumerate(entries)]
+    return [place_of(e, i + 1) for i, e in enumerate(entries)]
 
 
 async def leave_waiting_list(
     uow: UnitOfWork, referral_id: uuid.UUID, programme: Programme, acting: Acting
-) -> dict[str, Any]:
+) -> WaitingPlace:
     """Take a referral off a programme's waiting list (the family no longer wants or needs the place)."""
     await Programmes(uow.session).lock_all()
     referral = await get_referral(uow, referral_id, for_update=True)
@@ -247,15 +258,16 @@ async def leave_waiting_list(
     entry.status, entry.left_at, entry.left_reason = "cancelled", utcnow(), f"taken off the list by {acting.actor}"
     await uow.session.flush()
     AuditLog(uow.session).record(acting, "waiting_list.left", referral.child_ids)
-    return waiting_view(entry, None)
+    return place_of(entry, None)
 
 
 # --------------------------------------------------------------------------------------------- close
 
 
 async def close_intervention(
-    uow: UnitOfWork, intervention_id: uuid.UUID, data: CloseIn, acting: Acting
-) -> dict[str, Any]:
+    uow: UnitOfWork, intervention_id: uuid.UUID, *, closed_on: date, reason: ClosureReason,
+    child_outcomes: Sequence[GivenOutcome], acting: Acting,
+) -> Intervention:
     """Close with one outcome per child of the referral; the freed place goes to the waiting list."""
     settings = await Programmes(uow.session).lock_all()
     iv = await Interventions(uow.session).get(intervention_id, for_update=True)
@@ -264,44 +276,44 @@ async def close_intervention(
     if iv.status == "closed":
         raise Conflict(f"the intervention was already closed on {iv.closed_on.isoformat() if iv.closed_on else '?'} "
                        f"({iv.reason})", intervention_status=iv.status)
-    if data.closed_on > today():
+    if closed_on > today():
         raise Invalid("is after today; record a closure once it has happened", field="closed_on")
-    if data.closed_on < iv.started_on:
+    if closed_on < iv.started_on:
         raise Invalid(f"is before the intervention started on {iv.started_on.isoformat()}", field="closed_on")
     referral = await get_referral(uow, iv.referral_id, for_update=True)
-    problems = validate_child_outcomes(referral.child_ids, data.child_outcomes)
+    problems = validate_child_outcomes(referral.child_ids, child_outcomes)
     if problems:
         raise Invalid("; ".join(f"{p.field}: {p.message}" for p in problems), field=problems[0].field)
-    given = {o.child_id: o for o in data.child_outcomes}
+    given = {o.child_id: o for o in child_outcomes}
     outcomes = [
-        {"child_id": str(cid), "living_situation": given[cid].living_situation.value,
-         "placement_type": given[cid].placement_type.value if given[cid].placement_type else None}  # type: ignore[union-attr]
+        {"child_id": str(cid), "living_situation": given[cid].living_situation,
+         "placement_type": given[cid].placement_type}
         for cid in referral.child_ids
     ]
-    _mark_closed(uow, iv, referral, data.closed_on, data.reason.value, outcomes, acting)
+    _mark_closed(uow, iv, referral, closed_on, reason.value, outcomes, acting)
     AuditLog(uow.session).record(acting, "intervention.closed", referral.child_ids)
-    await _close_referral_when_done(uow, referral, data.closed_on, acting)
-    await _fill_places(uow, [iv.programme], data.closed_on, acting, settings)
-    return intervention_view(iv)
+    await _close_referral_when_done(uow, referral, closed_on, acting)
+    await _fill_places(uow, [iv.programme], closed_on, acting, settings)
+    return iv
 
 
 # --------------------------------------------------------------------------------------------- reads
 
 
-async def read_intervention(uow: UnitOfWork, intervention_id: uuid.UUID, acting: Acting) -> dict[str, Any]:
+async def read_intervention(uow: UnitOfWork, intervention_id: uuid.UUID, acting: Acting) -> Intervention:
     iv = await Interventions(uow.session).get(intervention_id)
     if iv is None:
         raise NotFound(f"there is no intervention {intervention_id}")
     await ensure_may_read(uow.session, acting, referral_id=iv.referral_id)
     referral = await get_referral(uow, iv.referral_id)
     AuditLog(uow.session).record(acting, "intervention.read", referral.child_ids)
-    return intervention_view(iv)
+    return iv
 
 
 async def list_interventions(
     uow: UnitOfWork, acting: Acting, *, practitioner: str | None, programme: str | None, status: str | None,
     limit: int, offset: int,
-) -> list[dict[str, Any]]:
+) -> Sequence[Intervention]:
     if acting.is_practitioner:
         practitioner = acting.actor  # a practitioner sees only their own
     found = await Interventions(uow.session).listing(practitioner=practitioner, programme=programme, status=status,
@@ -310,27 +322,40 @@ async def list_interventions(
         children = await Referrals(uow.session).child_ids_of(list({i.referral_id for i in found}))
         AuditLog(uow.session).record(acting, "worklist.read",
                                      [c for i in found for c in children.get(i.referral_id, [])])
-    return [intervention_view(i) for i in found]
+    return found
 
 
 # --------------------------------------------------------------------------------------------- ops settings
 
 
-async def programmes_view(uow: UnitOfWork) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ProgrammeState:
+    """A programme's ops settings with how full it is now."""
+
+    programme: str
+    capacity: int | None
+    duration_months: int
+    active_families: int
+    waiting: int
+    updated_at: datetime | None
+    updated_by: str | None
+
+
+async def programmes_view(uow: UnitOfWork) -> list[ProgrammeState]:
     counts = await WaitingList(uow.session).counts()
     interventions = Interventions(uow.session)
     out = []
     for row in await Programmes(uow.session).all():
-        out.append({
-            "programme": row.programme, "capacity": row.capacity, "duration_months": row.duration_months,
-            "active_families": len(await interventions.active_families(row.programme)),
-            "waiting": counts.get(row.programme, 0), "updated_at": row.updated_at, "updated_by": row.updated_by,
-        })
+        out.append(ProgrammeState(
+            programme=row.programme, capacity=row.capacity, duration_months=row.duration_months,
+            active_families=len(await interventions.active_families(row.programme)),
+            waiting=counts.get(row.programme, 0), updated_at=row.updated_at, updated_by=row.updated_by,
+        ))
     order = [p.value for p in Programme]
-    return sorted(out, key=lambda r: order.index(r["programme"]) if r["programme"] in order else len(order))
+    return sorted(out, key=lambda r: order.index(r.programme) if r.programme in order else len(order))
 
 
-async def set_capacity(uow: UnitOfWork, programme: Programme, capacity: int | None, acting: Acting) -> dict[str, Any]:
+async def set_capacity(uow: UnitOfWork, programme: Programme, capacity: int | None, acting: Acting) -> ProgrammeState:
     """Set how many families a programme serves at once (None: no limit). Places opened by a raise go to
     the waiting list at once; a lower limit ends no one's intervention, it only holds new starts."""
     settings = await Programmes(uow.session).lock_all()
@@ -338,13 +363,13 @@ async def set_capacity(uow: UnitOfWork, programme: Programme, capacity: int | No
     row.capacity, row.updated_at, row.updated_by = capacity, utcnow(), acting.actor
     await _fill_places(uow, [programme.value], today(), acting, settings)
     await uow.session.flush()
-    return next(p for p in await programmes_view(uow) if p["programme"] == programme.value)
+    return next(p for p in await programmes_view(uow) if p.programme == programme.value)
 
 
-async def set_duration(uow: UnitOfWork, programme: Programme, months: int, acting: Acting) -> dict[str, Any]:
+async def set_duration(uow: UnitOfWork, programme: Programme, months: int, acting: Acting) -> ProgrammeState:
     """Planned length for interventions started from now on; those already started keep their end date."""
     settings = await Programmes(uow.session).lock_all()
     row = settings[programme.value]
     row.duration_months, row.updated_at, row.updated_by = months, utcnow(), acting.actor
     await uow.session.flush()
-    return next(p for p in await programmes_view(uow) if p["programme"] == programme.value)
+    return next(p for p in await programmes_view(uow) if p.programme == programme.value)

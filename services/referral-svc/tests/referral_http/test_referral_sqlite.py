@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from eoc_shared.events.schemas import EligibilityDecided, ProgrammeDecision
 from eoc_shared.testing.fixtures import running, service_settings
-from referral_svc import casework
+from referral_svc import assessment
 from referral_svc.app import create_app
 from referral_svc.settings import ReferralSettings
 
@@ -39,7 +39,7 @@ async def test_capacity_and_timers_hold_under_concurrency_on_sqlite(tmp_path, br
                 "source": "partner_agency", "risk_factors": ["family_breakdown"], "threshold_for_removal_met": False},
                 headers=sw)).json()
             async with app.state.runtime.uow() as uow:
-                await casework.apply_eligibility_decision(uow, EligibilityDecided(
+                await assessment.apply_eligibility_decision(uow, EligibilityDecided(
                     referral_id=referral["id"], decision_id=uuid.uuid4(), rule_version=1, recommended="FGC",
                     programmes=[ProgrammeDecision(programme=p, eligible=p in ("FGC", "OTHER_PREVENTION"), reasons=[])
                                 for p in PROGRAMMES], decided_at=datetime.now(UTC)), "urn:eoc:eligibility")

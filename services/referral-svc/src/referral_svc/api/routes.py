@@ -6,6 +6,7 @@ are declared before `/{referral_id}` so that they are never read as a referral i
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -22,7 +23,17 @@ from eoc_shared.errors import Forbidden, Invalid, field_errors
 from eoc_shared.service import UoW
 from eoc_shared.text import Text
 from eoc_shared.vocab import FeedSource, Programme
-from referral_svc import case_history, casework, escalations, feed_intake, partner_feeds, programme_work
+from referral_svc import (
+    assessment,
+    case_history,
+    escalations,
+    families,
+    feed_intake,
+    partner_feeds,
+    programme_work,
+    referrals,
+    worklists,
+)
 from referral_svc.api.schemas import (
     ByStatusOut,
     CapacityIn,
@@ -57,8 +68,13 @@ from referral_svc.api.schemas import (
     Waitlisted,
     WithdrawIn,
 )
+from referral_svc.db.models import Child, Family
+from referral_svc.domain.interventions import ChildOutcome
 from referral_svc.domain.vocab import ReferralStatus
 from referral_svc.feed_intake import IncomingEvent
+from referral_svc.programme_work import Started
+from referral_svc.referrals import ReferralView
+from referral_svc.waiting import WaitingPlace
 
 router = APIRouter(prefix="/referrals", tags=["referrals"])
 
@@ -77,22 +93,22 @@ TextQuery = Annotated[Text | None, Query()]
 # --------------------------------------------------------------------------------------------- families
 
 
-def _family_out(family: object, child_ids: list[uuid.UUID]) -> FamilyOut:
-    return FamilyOut.model_validate(
-        {**{k: getattr(family, k) for k in FamilyOut.model_fields if k != "child_ids"}, "child_ids": child_ids}
-    )
+def _family_out(family: Family, child_ids: list[uuid.UUID]) -> FamilyOut:
+    out = FamilyOut.model_validate(family)
+    out.child_ids = child_ids
+    return out
 
 
 @router.post("/families", status_code=status.HTTP_201_CREATED, response_model=FamilyOut)
 async def register_family(body: FamilyIn, uow: UoW, principal: CaseWriter, request: Request) -> FamilyOut:
-    family = await casework.register_family(uow, body, _acting(principal, request))
+    family = await families.register_family(uow, families.NewFamily(**body.model_dump()), _acting(principal, request))
     await uow.commit()
     return _family_out(family, [])
 
 
 @router.get("/families/{family_id}", response_model=FamilyOut)
 async def read_family(family_id: uuid.UUID, uow: UoW, principal: CaseReader, request: Request) -> FamilyOut:
-    family, child_ids = await casework.read_family(uow, family_id, _acting(principal, request))
+    family, child_ids = await families.read_family(uow, family_id, _acting(principal, request))
     await uow.commit()
     return _family_out(family, child_ids)
 
@@ -101,30 +117,31 @@ async def read_family(family_id: uuid.UUID, uow: UoW, principal: CaseReader, req
 async def update_family(
     family_id: uuid.UUID, body: FamilyPatch, uow: UoW, principal: CaseWriter, request: Request
 ) -> FamilyOut:
-    family, child_ids = await casework.update_family(uow, family_id, body, _acting(principal, request))
+    changes = families.FamilyChanges(**body.model_dump(exclude_unset=True))
+    family, child_ids = await families.update_family(uow, family_id, changes, _acting(principal, request))
     await uow.commit()
     return _family_out(family, child_ids)
 
 
 @router.post("/families/{family_id}/children", status_code=status.HTTP_201_CREATED, response_model=ChildOut)
 async def add_child(family_id: uuid.UUID, body: ChildIn, uow: UoW, principal: CaseWriter, request: Request) -> ChildOut:
-    child = await casework.add_child(uow, family_id, body, _acting(principal, request))
+    child = await families.add_child(uow, family_id, families.NewChild(**body.model_dump()), _acting(principal, request))
     await uow.commit()
-    return ChildOut.model_validate(child, from_attributes=True)
+    return ChildOut.model_validate(child)
 
 
 # --------------------------------------------------------------------------------------------- children
 
 
-def _child_out(child: object, referral_ids: list[uuid.UUID]) -> ChildOut:
-    out = ChildOut.model_validate(child, from_attributes=True)
+def _child_out(child: Child, referral_ids: list[uuid.UUID]) -> ChildOut:
+    out = ChildOut.model_validate(child)
     out.referral_ids = referral_ids
     return out
 
 
 @router.get("/children/{child_id}", response_model=ChildOut)
 async def read_child(child_id: uuid.UUID, uow: UoW, principal: CaseReader, request: Request) -> ChildOut:
-    child, referral_ids = await casework.read_child(uow, child_id, _acting(principal, request))
+    child, referral_ids = await families.read_child(uow, child_id, _acting(principal, request))
     await uow.commit()
     return _child_out(child, referral_ids)
 
@@ -134,7 +151,8 @@ async def update_child(
     child_id: uuid.UUID, body: ChildPatch, uow: UoW, principal: CaseWriter, request: Request
 ) -> ChildOut:
     """A change of `legal_status` or `placement_type` publishes `child.updated`, effective on `effective_on`."""
-    child, referral_ids = await casework.update_child(uow, child_id, body, _acting(principal, request))
+    changes = families.ChildChanges(**body.model_dump(exclude_unset=True))
+    child, referral_ids = await families.update_child(uow, child_id, changes, _acting(principal, request))
     await uow.commit()
     return _child_out(child, referral_ids)
 
@@ -143,7 +161,7 @@ async def update_child(
 async def child_timeline(child_id: uuid.UUID, uow: UoW, principal: CaseReader, request: Request) -> list[TimelineEntry]:
     items = await case_history.timeline(uow, child_id, _acting(principal, request))
     await uow.commit()
-    return [TimelineEntry(at=i.at, kind=i.kind, source=i.source, summary=i.summary, ref=i.ref) for i in items]
+    return [TimelineEntry.model_validate(i) for i in items]
 
 
 # --------------------------------------------------------------------------------------------- programmes (ops)
@@ -157,17 +175,17 @@ async def programmes(uow: UoW, _principal: CaseWriterOrOps) -> list[ProgrammeOut
 @router.put("/programmes/{programme}/capacity", response_model=ProgrammeOut)
 async def set_capacity(programme: Programme, body: CapacityIn, uow: UoW, principal: Ops, request: Request) -> ProgrammeOut:
     """Active families the programme serves at once (`null`: no limit). Raising it starts waiting families."""
-    view = await programme_work.set_capacity(uow, programme, body.capacity, _acting(principal, request))
+    state = await programme_work.set_capacity(uow, programme, body.capacity, _acting(principal, request))
     await uow.commit()
-    return ProgrammeOut.model_validate(view)
+    return ProgrammeOut.model_validate(state)
 
 
 @router.put("/programmes/{programme}/duration", response_model=ProgrammeOut)
 async def set_duration(programme: Programme, body: DurationIn, uow: UoW, principal: Ops, request: Request) -> ProgrammeOut:
     """Planned length in months of interventions started from now on."""
-    view = await programme_work.set_duration(uow, programme, body.months, _acting(principal, request))
+    state = await programme_work.set_duration(uow, programme, body.months, _acting(principal, request))
     await uow.commit()
-    return ProgrammeOut.model_validate(view)
+    return ProgrammeOut.model_validate(state)
 
 
 @router.get("/programmes/{programme}/waiting-list", response_model=list[WaitingOut])
@@ -197,18 +215,23 @@ async def list_interventions(
 
 @router.get("/interventions/{intervention_id}", response_model=InterventionOut)
 async def read_intervention(intervention_id: uuid.UUID, uow: UoW, principal: CaseReader, request: Request) -> InterventionOut:
-    view = await programme_work.read_intervention(uow, intervention_id, _acting(principal, request))
+    intervention = await programme_work.read_intervention(uow, intervention_id, _acting(principal, request))
     await uow.commit()
-    return InterventionOut.model_validate(view)
+    return InterventionOut.model_validate(intervention)
 
 
 @router.post("/interventions/{intervention_id}/close", response_model=InterventionOut)
 async def close_intervention(
     intervention_id: uuid.UUID, body: CloseIn, uow: UoW, principal: CaseWriter, request: Request
 ) -> InterventionOut:
-    view = await programme_work.close_intervention(uow, intervention_id, body, _acting(principal, request))
+    outcomes = [ChildOutcome(o.child_id, o.living_situation.value, o.placement_type.value if o.placement_type else None)
+                for o in body.child_outcomes]
+    intervention = await programme_work.close_intervention(
+        uow, intervention_id, closed_on=body.closed_on, reason=body.reason, child_outcomes=outcomes,
+        acting=_acting(principal, request),
+    )
     await uow.commit()
-    return InterventionOut.model_validate(view)
+    return InterventionOut.model_validate(intervention)
 
 
 # --------------------------------------------------------------------------------------------- partner feeds
@@ -291,18 +314,18 @@ async def review_queue(
 async def resolve_partner_event(
     event_id: uuid.UUID, body: ResolveIn, uow: UoW, principal: FeedReviewer, request: Request
 ) -> ReviewItem:
-    view = await partner_feeds.resolve(uow, event_id, body.child_id, body.note, _acting(principal, request))
+    event = await partner_feeds.resolve(uow, event_id, body.child_id, body.note, _acting(principal, request))
     await uow.commit()
-    return ReviewItem.model_validate(view)
+    return ReviewItem.model_validate(event)
 
 
 @router.post("/feeds/review/{event_id}/dismiss", response_model=ReviewItem)
 async def dismiss_partner_event(
     event_id: uuid.UUID, body: DismissIn, uow: UoW, principal: FeedReviewer, request: Request
 ) -> ReviewItem:
-    view = await partner_feeds.dismiss(uow, event_id, body.note, _acting(principal, request))
+    event = await partner_feeds.dismiss(uow, event_id, body.note, _acting(principal, request))
     await uow.commit()
-    return ReviewItem.model_validate(view)
+    return ReviewItem.model_validate(event)
 
 
 # --------------------------------------------------------------------------------------------- timers (ops)
@@ -335,7 +358,7 @@ async def overdue_worklist(
         day = date.fromisoformat(as_of) if as_of else today()
     except ValueError as exc:
         raise Invalid("is not a real date", field="as_of") from exc
-    rows = await casework.overdue_worklist(uow, _acting(principal, request), as_of=day, team=team)
+    rows = await worklists.overdue_worklist(uow, _acting(principal, request), as_of=day, team=team)
     await uow.commit()
     return [OverdueOut.model_validate(r) for r in rows]
 
@@ -343,19 +366,29 @@ async def overdue_worklist(
 @router.get("/worklists/by-status", response_model=ByStatusOut)
 async def by_status(uow: UoW, principal: CaseWriter, request: Request, team: TextQuery = None) -> ByStatusOut:
     """The referrals (of a team, when given) grouped by status, with counts."""
-    view = await casework.referrals_by_status(uow, _acting(principal, request), team=team)
+    grouped = await worklists.referrals_by_status(uow, _acting(principal, request), team=team)
     await uow.commit()
-    return ByStatusOut.model_validate(view)
+    return ByStatusOut.model_validate(grouped)
 
 
 # --------------------------------------------------------------------------------------------- referrals
 
 
+def _referral_out(view: ReferralView) -> ReferralOut:
+    """The contract names the escalation dates `…_escalated_on`; the row keeps them as `…_overdue_as_of`."""
+    out = ReferralOut.model_validate(view.referral)
+    out.consent_overdue_escalated_on = view.referral.consent_overdue_as_of
+    out.assessment_overdue_escalated_on = view.referral.assessment_overdue_as_of
+    out.interventions = [InterventionOut.model_validate(i) for i in view.interventions]
+    out.waiting = [WaitingOut.model_validate(w) for w in view.waiting]
+    return out
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ReferralOut)
 async def make_referral(body: ReferralIn, uow: UoW, principal: CaseWriter, request: Request) -> ReferralOut:
-    referral = await casework.make_referral(uow, body, _acting(principal, request))
+    view = await referrals.make_referral(uow, referrals.NewReferral(**body.model_dump()), _acting(principal, request))
     await uow.commit()
-    return ReferralOut.model_validate(casework.referral_view(referral))
+    return _referral_out(view)
 
 
 @router.get("", response_model=list[ReferralSummary])
@@ -365,7 +398,7 @@ async def list_referrals(
     team: TextQuery = None, limit: Limit = 200, offset: Offset = 0,
 ) -> list[ReferralSummary]:
     """Referrals, oldest referral date first; `status` may be repeated."""
-    rows = await casework.list_referrals(
+    rows = await worklists.list_referrals(
         uow, _acting(principal, request), statuses=[s.value for s in referral_status or []] or None, team=team,
         limit=limit, offset=offset,
     )
@@ -375,25 +408,31 @@ async def list_referrals(
 
 @router.get("/{referral_id}", response_model=ReferralOut)
 async def read_referral(referral_id: uuid.UUID, uow: UoW, principal: CaseReader, request: Request) -> ReferralOut:
-    view = await casework.read_referral(uow, referral_id, _acting(principal, request))
+    view = await referrals.read_referral(uow, referral_id, _acting(principal, request))
     await uow.commit()
-    return ReferralOut.model_validate(view)
+    return _referral_out(view)
 
 
 @router.post("/{referral_id}/consent", response_model=ReferralOut)
 async def record_consent(
     referral_id: uuid.UUID, body: ConsentIn, uow: UoW, principal: CaseWriter, request: Request
 ) -> ReferralOut:
-    view = await casework.record_consent(uow, referral_id, body.signed_on, _acting(principal, request))
+    view = await assessment.record_consent(uow, referral_id, body.signed_on, _acting(principal, request))
     await uow.commit()
-    return ReferralOut.model_validate(view)
+    return _referral_out(view)
 
 
 @router.post("/{referral_id}/withdraw", response_model=ReferralOut)
 async def withdraw(referral_id: uuid.UUID, body: WithdrawIn, uow: UoW, principal: CaseWriter, request: Request) -> ReferralOut:
-    view = await casework.withdraw_referral(uow, referral_id, body.reason, _acting(principal, request))
+    view = await referrals.withdraw_referral(uow, referral_id, body.reason, _acting(principal, request))
     await uow.commit()
-    return ReferralOut.model_validate(view)
+    return _referral_out(view)
+
+
+def _started_out(started: Started) -> StartedOut:
+    out = StartedOut.model_validate(started.intervention)
+    out.superseded = [s.id for s in started.superseded]
+    return out
 
 
 @router.post(
@@ -403,18 +442,21 @@ async def withdraw(referral_id: uuid.UUID, body: WithdrawIn, uow: UoW, principal
 async def start_intervention(
     referral_id: uuid.UUID, body: InterventionIn, uow: UoW, principal: CaseWriter, request: Request, response: Response
 ) -> StartedOut | Waitlisted:
-    outcome, view = await programme_work.start_intervention(uow, referral_id, body, _acting(principal, request))
+    result = await programme_work.start_intervention(
+        uow, referral_id, body.programme, started_on=body.started_on, practitioner=body.practitioner,
+        acting=_acting(principal, request),
+    )
     await uow.commit()
-    if outcome == "waitlisted":
+    if isinstance(result, WaitingPlace):
         response.status_code = status.HTTP_202_ACCEPTED
-        return Waitlisted.model_validate({**view, "status": "waitlisted"})
-    return StartedOut.model_validate(view)
+        return Waitlisted.model_validate(dataclasses.replace(result, status="waitlisted"))
+    return _started_out(result)
 
 
 @router.delete("/{referral_id}/waiting-list/{programme}", response_model=WaitingOut)
 async def leave_waiting_list(
     referral_id: uuid.UUID, programme: Programme, uow: UoW, principal: CaseWriter, request: Request
 ) -> WaitingOut:
-    view = await programme_work.leave_waiting_list(uow, referral_id, programme, _acting(principal, request))
+    place = await programme_work.leave_waiting_list(uow, referral_id, programme, _acting(principal, request))
     await uow.commit()
-    return WaitingOut.model_validate(view)
+    return WaitingOut.model_validate(place)

@@ -113,6 +113,11 @@ class Referral(Base):
     def child_ids(self) -> list[uuid.UUID]:
         return [link.child_id for link in self.children]
 
+    @property
+    def recommended(self) -> str | None:
+        """The programme the latest eligibility decision recommends (None before one, or when none fits)."""
+        return (self.eligibility or {}).get("recommended")
+
 
 class ReferralChild(Base):
     __tablename__ = "referral_children"

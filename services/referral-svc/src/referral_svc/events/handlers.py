@@ -6,15 +6,15 @@ from eoc_shared.db import UnitOfWork
 from eoc_shared.events.bus import Consumers
 from eoc_shared.events.envelope import Envelope
 from eoc_shared.events.schemas import EligibilityDecided, FollowupDue
-from referral_svc import casework
+from referral_svc import assessment, case_history
 
 
 async def on_eligibility_decided(uow: UnitOfWork, event: Envelope, payload: EligibilityDecided) -> None:
-    await casework.apply_eligibility_decision(uow, payload, event.source)
+    await assessment.apply_eligibility_decision(uow, payload, event.source)
 
 
 async def on_followup_due(uow: UnitOfWork, event: Envelope, payload: FollowupDue) -> None:
-    await casework.record_followup_due(uow, payload)
+    await case_history.record_followup_due(uow, payload)
 
 
 def register(consumers: Consumers) -> None:
