@@ -46,7 +46,7 @@ from referral_svc.domain.children import CareStatus, after_change, effective_on_
 from referral_svc.domain.interventions import days_waiting, order_waiting_list
 from referral_svc.domain.status import IllegalTransition, is_terminal, transition
 from referral_svc.domain.timeline import start_of
-from referral_svc.domain.timers import overdue_timers
+from referral_svc.domain.timers import assessment_overdue, consent_overdue, overdue_timers, past_expected_end
 from referral_svc.domain.vocab import ReferralStatus
 from referral_svc.domain.working_days import assessment_due_on, consent_due_on
 
@@ -401,9 +401,12 @@ async def record_followup_due(uow: UnitOfWork, payload: FollowupDue) -> None:
 
 
 async def list_referrals(
-    uow: UnitOfWork, acting: Acting, *, statuses: Sequence[str] | None, team: str | None, limit: int, offset: int
+    uow: UnitOfWork, acting: Acting, *, statuses: Sequence[str] | None, team: str | None, limit: int, offset: int,
+    overdue: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    referrals = await Referrals(uow.session).listing(statuses=statuses, team=team, limit=limit, offset=offset)
+    """A page of referrals; `overdue` timers as of today, filtered in the query so that paging holds."""
+    referrals = await Referrals(uow.session).listing(statuses=statuses, team=team, overdue=overdue, as_of=today(),
+                                                     limit=limit, offset=offset)
     AuditLog(uow.session).record(acting, "worklist.read", [c for r in referrals for c in r.child_ids])
     return [summary_view(r) for r in referrals]
 
@@ -445,12 +448,22 @@ async def overdue_worklist(uow: UnitOfWork, acting: Acting, *, as_of: date, team
 # --------------------------------------------------------------------------------------------- views
 
 
+def timers_view(referral: Referral, as_of: date) -> dict[str, bool]:
+    """Consent and assessment overdue on `as_of`, from the dates: never the escalation run's stored days."""
+    return {
+        "consent_overdue": consent_overdue(status=referral.status, consent_due_on=referral.consent_due_on,
+                                           consent_signed_on=referral.consent_signed_on, as_of=as_of),
+        "assessment_overdue": assessment_overdue(status=referral.status, assessment_due_on=referral.assessment_due_on,
+                                                 decided=referral.eligibility_decided_at is not None, as_of=as_of),
+    }
+
+
 def summary_view(referral: Referral) -> dict[str, Any]:
     return {
         "id": referral.id, "status": referral.status, "family_id": referral.family_id, "child_ids": referral.child_ids,
         "referred_on": referral.referred_on, "team": referral.team, "consent_due_on": referral.consent_due_on,
         "consent_signed_on": referral.consent_signed_on, "assessment_due_on": referral.assessment_due_on,
-        "recommended": (referral.eligibility or {}).get("recommended"),
+        "recommended": (referral.eligibility or {}).get("recommended"), **timers_view(referral, today()),
     }
 
 
@@ -458,6 +471,7 @@ def intervention_view(iv: Intervention) -> dict[str, Any]:
     return {
         "id": iv.id, "referral_id": iv.referral_id, "family_id": iv.family_id, "programme": iv.programme,
         "status": iv.status, "started_on": iv.started_on, "expected_end_on": iv.expected_end_on,
+        "past_expected_end": past_expected_end(status=iv.status, expected_end_on=iv.expected_end_on, as_of=today()),
         "practitioner": iv.practitioner, "from_waiting_list": iv.from_waiting_list, "closed_on": iv.closed_on,
         "reason": iv.reason, "child_outcomes": iv.child_outcomes, "superseded_by": iv.superseded_by,
         "created_at": iv.created_at,
@@ -501,6 +515,7 @@ async def full_view(uow: UnitOfWork, referral: Referral) -> dict[str, Any]:
         "consent_due_on": referral.consent_due_on,
         "assessment_due_on": referral.assessment_due_on,
         "consent_signed_on": referral.consent_signed_on,
+        **timers_view(referral, today()),
         "consent_overdue_escalated_on": referral.consent_overdue_as_of,
         "assessment_overdue_escalated_on": referral.assessment_overdue_as_of,
         "eligibility": referral.eligibility,

@@ -229,6 +229,7 @@ class InterventionOut(BaseModel):
     status: str
     started_on: date
     expected_end_on: date
+    past_expected_end: bool = False  # active and past expected_end_on today (from the dates, when read)
     practitioner: str | None
     from_waiting_list: bool
     closed_on: date | None
@@ -274,6 +275,8 @@ class ReferralOut(BaseModel):
     consent_due_on: date
     assessment_due_on: date
     consent_signed_on: date | None
+    consent_overdue: bool = False  # today, from the dates (when read)
+    assessment_overdue: bool = False
     consent_overdue_escalated_on: date | None = None
     assessment_overdue_escalated_on: date | None = None
     eligibility: EligibilityOut | None
@@ -295,6 +298,8 @@ class ReferralSummary(BaseModel):
     consent_signed_on: date | None
     assessment_due_on: date
     recommended: str | None
+    consent_overdue: bool = False  # today, from the dates (when read)
+    assessment_overdue: bool = False
 
 
 class ByStatusOut(BaseModel):
