@@ -82,6 +82,7 @@ class Running:
     data_dir: Path
     log: Path
     started_in: float
+    prefix: str = ""
 
     def token(self, role: str, source: str | None = None) -> str:
         argv = [str(EOC), "token", "--role", role, "--data-dir", str(self.data_dir)]
@@ -105,7 +106,7 @@ def distributed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env={**os.environ, "EOC_LOG_LEVEL": "WARNING", "EOC_OUTBOX_POLL_SECONDS": "0.2"},
         )
-    running = Running(process, f"http://127.0.0.1:{port}", data_dir, log, 0.0)
+    running = Running(process, f"http://127.0.0.1:{port}", data_dir, log, 0.0, prefix)
     try:
         wait_ready(running.base, PREFIXES, timeout=180, process=process, log=log)
         running.started_in = time.monotonic() - started
@@ -210,6 +211,79 @@ def test_a_flood_on_partner_feeds_is_answered_429(distributed: Running) -> None:
     assert limited[0].headers["retry-after"] == "1" and limited[0].headers["x-request-id"]
     # Other paths are not limited.
     assert httpx.get(f"{distributed.base}/referrals/healthz").status_code == 200
+
+
+def _service_pid(running: Running, service: str) -> int:
+    for pid in _descendants(running.process.pid):
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if f"--factory {service}_svc.app:create_app" in args:
+            return pid
+    raise AssertionError(f"no {service}-svc process")
+
+
+async def _per_key(database: str, sql: str) -> dict[str, int]:
+    conn = await asyncpg.connect(server_url().rsplit("/", 1)[0] + f"/{database}", timeout=10)
+    try:
+        return {str(row[0]): int(row[1]) for row in await conn.fetch(sql)}
+    finally:
+        await conn.close()
+
+
+def test_a_service_process_killed_mid_flow_is_started_again_and_loses_and_doubles_nothing(distributed: Running) -> None:
+    """kill -9 of referral-svc right after a burst (its outbox not yet all sent) and of eligibility-svc while
+    it decides: the runner starts each again on the same port and database; every referral is decided and
+    projected once."""
+    burst = 30
+    sw = {"Authorization": f"Bearer {distributed.token('social_worker')}"}
+    with httpx.Client(base_url=distributed.base, headers=sw, timeout=20) as client:
+        families = []
+        for _ in range(burst):
+            family = client.post("/referrals/families", json=family_body()).json()
+            child = client.post(f"/referrals/families/{family['id']}/children", json=child_body()).json()
+            families.append((family["id"], child["id"]))
+        referral_ids = []
+        for family_id, child_id in families:
+            r = client.post("/referrals", json=referral_body(family_id, [child_id]))
+            assert r.status_code == 201, r.text
+            referral_ids.append(r.json()["id"])
+        killed = {name: _service_pid(distributed, name) for name in ("referral", "eligibility")}
+        for pid in killed.values():
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 180
+        pending = set(referral_ids)
+        while pending and time.monotonic() < deadline:
+            assert distributed.process.poll() is None, distributed.log.read_text()[-3000:]
+            for referral_id in list(pending):
+                try:
+                    got = client.get(f"/referrals/{referral_id}")
+                except httpx.HTTPError:
+                    break  # the gateway's upstream is starting again
+                if got.status_code == 200 and got.json()["eligibility"]:
+                    pending.discard(referral_id)
+            time.sleep(0.3)
+        assert not pending, f"{len(pending)} of {burst} referrals never decided"
+    log = distributed.log.read_text()
+    for name, pid in killed.items():
+        assert f"the {name} process exited with -9; started it again" in log
+        assert _service_pid(distributed, name) != pid
+    decisions = asyncio.run(_per_key(f"{distributed.prefix}eligibility",
+                                     "SELECT referral_id, count(*) FROM decisions GROUP BY referral_id"))
+    assert all(decisions.get(r) == 1 for r in referral_ids), "one decision per referral, none twice"
+
+    async def projected() -> dict[str, int]:
+        deadline = time.monotonic() + 60
+        while True:
+            versions = await _per_key(f"{distributed.prefix}finance",
+                                      "SELECT child_id, count(*) FROM projection_versions GROUP BY child_id")
+            if all(c in versions for _f, c in families) or time.monotonic() > deadline:
+                return versions
+            await asyncio.sleep(0.5)
+
+    versions = asyncio.run(projected())
+    assert all(versions.get(c) == 1 for _f, c in families), "one projection per child, none twice"
 
 
 def test_sigint_stops_every_process_and_exits_0(distributed: Running) -> None:

@@ -94,6 +94,15 @@ class Child:
     name: str
     process: subprocess.Popen[bytes]
     stop_signal: int = signal.SIGTERM
+    argv: list[str] = field(default_factory=list)
+    env: dict[str, str] | None = None
+    #: monotonic times of the restarts so far, to give up on a process that dies as soon as it starts
+    restarts: list[float] = field(default_factory=list)
+
+
+#: A process that exits is started again, as Kubernetes does with a pod, unless it exited this often lately:
+#: then something is wrong that a restart will not mend, and `eoc up` stops.
+RESTART_BUDGET = (5, 60.0)  # restarts, within seconds
 
 
 @dataclass
@@ -129,9 +138,23 @@ class Distributed:
         # Their own session: a Ctrl-C in the terminal reaches `eoc up` alone, which stops them in order.
         process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
                                    start_new_session=True)
-        child = Child(name, process, stop_signal)
+        child = Child(name, process, stop_signal, argv, env)
         self.children.append(child)
         return child
+
+    def restart(self, child: Child) -> bool:
+        """Start an exited process again with the same command and environment (the same port, database and
+        broker); False once it has used its restart budget. Its outbox and inbox make the restart safe: what
+        it committed goes out, what it had not committed comes again."""
+        now = time.monotonic()
+        limit, window = RESTART_BUDGET
+        recent = [t for t in child.restarts if now - t < window]
+        if len(recent) >= limit:
+            return False
+        process = subprocess.Popen(child.argv, env=child.env, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+                                   start_new_session=True)
+        child.process, child.restarts = process, [*recent, now]
+        return True
 
     def start(self) -> dict[str, int]:
         from eoc_shared.auth import ensure_dev_keypair
@@ -304,11 +327,18 @@ def run_distributed(*, port: int, data_dir: Path, database_url: str = DEFAULT_SE
                       file=sys.stderr, flush=True)
                 return 1
             print(f"eoc: ready in {time.monotonic() - started:.1f}s", flush=True)
-            while (failed := platform.exited()) is None:
-                time.sleep(0.5)
-            print(f"eoc: the {failed.name} process exited with {failed.process.returncode}; stopping",
-                  file=sys.stderr, flush=True)
-            code = 1
+            while True:
+                failed = platform.exited()
+                if failed is None:
+                    time.sleep(0.5)
+                    continue
+                exit_code = failed.process.returncode
+                if not platform.restart(failed):
+                    print(f"eoc: the {failed.name} process exited with {exit_code} "
+                          f"{RESTART_BUDGET[0]} times within {RESTART_BUDGET[1]:.0f}s; stopping", file=sys.stderr, flush=True)
+                    code = 1
+                    break
+                print(f"eoc: the {failed.name} process exited with {exit_code}; started it again", file=sys.stderr, flush=True)
         except _StopRequested:
             code = 0
         except (RuntimeError, OSError, ValueError) as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -202,12 +203,13 @@ async def current_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("a bearer token is required")
-    principal = request.app.state.runtime.verifier.verify(credentials.credentials)
+    verifier: TokenVerifier = request.app.state.runtime.verifier  # Starlette's app state is untyped
+    principal = verifier.verify(credentials.credentials)
     request.state.principal = principal
     return principal
 
 
-def requires(*scopes: Scope):
+def requires(*scopes: Scope) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets the request through when the token's role has any of `scopes`."""
 
     async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:

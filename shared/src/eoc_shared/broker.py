@@ -39,7 +39,8 @@ log = structlog.get_logger("eoc.broker")
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]  # typeshed's socket address is Any; an AF_INET one is (host, port)
+        return port
 
 
 def _die_with_parent() -> None:

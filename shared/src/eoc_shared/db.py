@@ -183,7 +183,7 @@ class UnitOfWork:
             raw = (await connection.get_raw_connection()).driver_connection
             dumps = json.JSONEncoder(separators=(",", ":")).encode
             table: str = getattr(self._outbox_model, "__tablename__")  # noqa: B009 - any mapped outbox class
-            await raw.copy_records_to_table(  # type: ignore[union-attr]
+            await raw.copy_records_to_table(  # type: ignore[union-attr]  # asyncpg's connection: never None here
                 table, columns=columns,
                 records=[(i, t, k, dumps(p), c, a) for i, t, k, p, c, a in rows],
             )

@@ -110,7 +110,7 @@ async def metrics_access(request: Request) -> None:
     scheme, credentials = get_authorization_scheme_param(request.headers.get("authorization"))
     if scheme.lower() != "bearer" or not credentials:
         raise Unauthorized("a bearer token is required")
-    runtime = request.app.state.runtime
+    runtime: ServiceRuntime = request.app.state.runtime  # Starlette's app state is untyped
     expected = runtime.settings.metrics_token
     if expected and hmac.compare_digest(credentials.encode(), expected.encode()):
         return
@@ -134,8 +134,8 @@ async def refresh_gauges(runtime: ServiceRuntime) -> None:
             log.warning("metrics.refresh_failed", service=runtime.name, part="database", error=type(exc).__name__)
     if runtime.consumers.subscriptions:  # consumers that are not running lag too
         now = time.monotonic()
-        if now - getattr(runtime, "_lag_at", 0.0) >= _LAG_EVERY:
-            runtime._lag_at = now  # type: ignore[attr-defined]
+        if now - runtime.lag_refreshed_at >= _LAG_EVERY:
+            runtime.lag_refreshed_at = now
             try:
                 await asyncio.wait_for(_refresh_lag(runtime), 3.0)
             except Exception as exc:  # noqa: BLE001
@@ -155,7 +155,7 @@ async def _refresh_database_gauges(runtime: ServiceRuntime) -> None:
     if oldest is not None:
         from eoc_shared.db import UTCDateTime
 
-        oldest = UTCDateTime().process_result_value(oldest, None)  # type: ignore[arg-type]
+        oldest = UTCDateTime().process_result_value(oldest, runtime.db.engine.dialect)
         age = max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0
     OUTBOX_OLDEST_AGE.labels(runtime.name).set(age)
     dead_letters: DeadLetters | None = getattr(runtime, "dead_letters", None)

@@ -66,6 +66,7 @@ class ServiceRuntime:
         self.outages: OutageEpisodes
         self.dead_letters: DeadLetters | None = None
         self.jobs: list[Job] = []
+        self.lag_refreshed_at = 0.0  # time.monotonic() of the last consumer-lag refresh (operability.refresh_gauges)
         operability.attach(self, dead_letter_model)
 
     def add_job(self, name: str, interval_seconds: float, run: Callable[[], Awaitable[Any]]) -> None:

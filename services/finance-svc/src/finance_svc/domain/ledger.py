@@ -135,15 +135,15 @@ class YearTotals:
         """A child's contribution (zero when the child has no position in the year)."""
         if position is None:
             return cls()
-        costed = position.annual_cost_avoided is not None
+        annual = position.annual_cost_avoided
         return cls(
             children_served=1,
             children_closed=int(position.closed),
             children_diverted=int(position.diverted),
             full_year=position.full_year,
             in_year=position.in_year,
-            costed_children=int(costed),
-            costed_annual=position.annual_cost_avoided if costed else ZERO,  # type: ignore[arg-type]
+            costed_children=int(annual is not None),
+            costed_annual=annual if annual is not None else ZERO,
             high_cost_children=int(position.high_cost),
             breakdowns=int(position.breakdown_on is not None),
         )
