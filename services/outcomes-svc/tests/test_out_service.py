@@ -20,7 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from eoc_shared.clock import today
+from eoc_shared.clock import fixed_today, today
 from eoc_shared.events.envelope import build_envelope
 from eoc_shared.events.schemas import (
     ChildFacts,
@@ -139,11 +139,14 @@ async def test_a_closure_schedules_seven_follow_ups_per_child_once(svc: Svc) -> 
     # the same event delivered again, and the same closure in a new envelope: nothing more
     await svc.send("intervention.closed", closed, referral_id)
     rows = await svc.followups(home)
+    # The statuses are those of the dates today: all five years have passed without a result.
     assert [(r["checkpoint_months"], r["due_on"], r["status"]) for r in rows] == [
-        (6, "2020-02-29", "scheduled"), (12, "2020-08-31", "scheduled"), (18, "2021-02-28", "scheduled"),
-        (24, "2021-08-31", "scheduled"), (36, "2022-08-31", "scheduled"), (48, "2023-08-31", "scheduled"),
-        (60, "2024-08-31", "scheduled"),
+        (6, "2020-02-29", "overdue"), (12, "2020-08-31", "overdue"), (18, "2021-02-28", "overdue"),
+        (24, "2021-08-31", "overdue"), (36, "2022-08-31", "overdue"), (48, "2023-08-31", "overdue"),
+        (60, "2024-08-31", "overdue"),
     ]
+    with fixed_today(D("2019-09-01")):  # read the day after the closure: nothing has fallen due yet
+        assert {r["status"] for r in await svc.followups(home)} == {"scheduled"}
     assert all("living_situation" not in r and "re_referred" not in r for r in rows)
     assert {r["intervention_id"] for r in rows} == {str(closed.intervention_id)}
     assert len(await svc.followups(away)) == 7
@@ -155,6 +158,41 @@ async def test_a_closure_schedules_seven_follow_ups_per_child_once(svc: Svc) -> 
     record = (await svc.client.get(f"/outcomes/children/{away}", headers=svc.auth("team_manager"))).json()
     assert [(c["checkpoint_months"], c["living_situation"], c["closed_on"]) for c in record["closures"]] == [
         (0, "in_care", "2019-08-31")]
+
+
+async def test_a_back_dated_closure_shows_overdue_follow_ups_at_once_with_no_scheduler_run(svc: Svc) -> None:
+    """A closure entered late (or imported) years after the fact: its past follow-ups are `overdue` in every
+    read — the child's list, one follow-up, the child's record, the work list and its `?status=` filter, the
+    report — straight away; the scheduler has not run and has published nothing for them."""
+    child = uuid.uuid4()
+    closed_on = date(today().year - 3, today().month, 1)
+    closed = await svc.close({child: "at_home"}, closed_on.isoformat(), programme="FFT_REUNIFICATION")
+    rows = by_checkpoint(await svc.followups(child))
+    # 6 to 24 months are long past; 36 months fell due on the 1st of this month (due, or overdue from the 29th)
+    expected = {6: "overdue", 12: "overdue", 18: "overdue", 24: "overdue",
+                36: "due" if today().day <= 28 else "overdue", 48: "scheduled", 60: "scheduled"}
+    assert {m: r["status"] for m, r in rows.items()} == expected
+    assert await svc.count(Followup, Followup.child_id == child, Followup.status != "scheduled") == 0  # no run
+    tm = svc.auth("team_manager")
+    six = rows[6]["id"]
+    assert (await svc.client.get(f"/outcomes/followups/{six}", headers=tm)).json()["status"] == "overdue"
+    record = (await svc.client.get(f"/outcomes/children/{child}", headers=tm)).json()
+    assert {f["checkpoint_months"]: f["status"] for f in record["followups"]} == expected
+    listed = (await svc.client.get("/outcomes/followups", headers=tm, params={
+        "status": "overdue", "programme": "FFT_REUNIFICATION", "limit": 1000})).json()
+    mine = {r["checkpoint_months"] for r in listed if r["child_id"] == str(child)}
+    assert mine == {m for m, st in expected.items() if st == "overdue"}
+    assert all(r["status"] == "overdue" for r in listed)
+    scheduled = (await svc.client.get("/outcomes/followups", headers=tm, params={
+        "status": "scheduled", "programme": "FFT_REUNIFICATION", "limit": 1000})).json()
+    assert {r["checkpoint_months"] for r in scheduled if r["child_id"] == str(child)} == {
+        m for m, st in expected.items() if st == "scheduled"}
+    report = (await svc.client.get("/outcomes/reports/followups", headers=svc.auth("ops"))).json()
+    row = next(p for p in report["programmes"] if p["programme"] == "FFT_REUNIFICATION")
+    assert row["overdue"] >= len(mine)
+    assert {r["intervention_id"] for r in rows.values()} == {str(closed.intervention_id)}
+    await asyncio.sleep(0.5)
+    assert not svc.probe.on("followup.due", _for_child(child))
 
 
 # --------------------------------------------------------------------------------------------- scheduler
@@ -183,9 +221,10 @@ async def test_concurrent_scheduler_runs_publish_each_follow_up_due_exactly_once
     assert overdue == await svc.count(Followup, Followup.due_as_of == as_of, Followup.overdue_as_of == as_of) >= 30
 
     ids = {}
-    for c in children:
-        for row in by_checkpoint(await svc.followups(c)).values():
-            ids[row["id"]] = row
+    with fixed_today(as_of):  # read on the scheduler's day: the statuses come from the dates, not from its run
+        for c in children:
+            for row in by_checkpoint(await svc.followups(c)).values():
+                ids[row["id"]] = row
     due_ids = {i for i, r in ids.items() if r["checkpoint_months"] in (6, 12)}
     assert {ids[i]["status"] for i in due_ids} == {"due", "overdue"}
     assert {r["status"] for i, r in ids.items() if i not in due_ids} == {"scheduled"}
@@ -208,10 +247,13 @@ async def test_concurrent_scheduler_runs_publish_each_follow_up_due_exactly_once
     assert {ids[i]["status"] for i in sixes} == {"overdue"}
     twelves = {i for i in due_ids if ids[i]["checkpoint_months"] == 12}
     assert {ids[i]["status"] for i in twelves} == {"due"}
-    listed = (await svc.client.get("/outcomes/followups", params={"status": "overdue", "limit": 1000},
-                                   headers=svc.auth("team_manager"))).json()
+    with fixed_today(as_of):
+        listed = (await svc.client.get("/outcomes/followups", params={"status": "overdue", "limit": 1000},
+                                       headers=svc.auth("team_manager"))).json()
     assert sixes <= {r["id"] for r in listed} and not twelves & {r["id"] for r in listed}
     assert all(r["status"] == "overdue" and r["days_since_due"] >= 28 for r in listed)
+    # Today the 12-month ones are overdue too, though the scheduler's run (as of 2016) stored them `due`.
+    assert {by_checkpoint(await svc.followups(c))[12]["status"] for c in children} == {"overdue"}
 
 
 async def test_scheduler_marks_due_then_overdue_28_days_later(svc: Svc) -> None:
@@ -222,12 +264,16 @@ async def test_scheduler_marks_due_then_overdue_28_days_later(svc: Svc) -> None:
     ops = svc.auth("ops")
     assert (await svc.client.post("/outcomes/scheduler/run", json={"as_of": "2011-08-14"}, headers=ops)).json()["due"] == 0
     assert (await svc.client.post("/outcomes/scheduler/run", json={"as_of": "2011-08-15"}, headers=ops)).json()["due"] == 1
-    assert by_checkpoint(await svc.followups(child))[6]["status"] == "due"
+    with fixed_today(D("2011-08-15")):
+        assert by_checkpoint(await svc.followups(child))[6]["status"] == "due"
     r = await svc.client.post("/outcomes/scheduler/run", json={"as_of": "2011-09-11"}, headers=ops)  # 27 days
     assert r.json() == {"as_of": "2011-09-11", "due": 0, "overdue": 0}
     r = await svc.client.post("/outcomes/scheduler/run", json={"as_of": "2011-09-12"}, headers=ops)  # 28 days
     assert r.json() == {"as_of": "2011-09-12", "due": 0, "overdue": 1}
-    assert by_checkpoint(await svc.followups(child))[6]["status"] == "overdue"
+    with fixed_today(D("2011-09-11")):  # the status follows the day read, whatever the scheduler stored
+        assert by_checkpoint(await svc.followups(child))[6]["status"] == "due"
+    with fixed_today(D("2011-09-12")):
+        assert by_checkpoint(await svc.followups(child))[6]["status"] == "overdue"
     await svc.probe.wait_for("followup.due", lambda m: m["data"]["followup_id"] == six["id"])
 
     # recording it takes it off the review list
@@ -309,7 +355,7 @@ async def test_bad_results_store_nothing_and_publish_nothing(svc: Svc) -> None:
                                   json={"observed_on": "2021-01-05", "living_situation": "at_home", "re_referred": False})
         assert r.status_code == 403, role
     assert await svc.count(Outbox) == outbox_before
-    assert by_checkpoint(await svc.followups(child))[6]["status"] == "scheduled"
+    assert by_checkpoint(await svc.followups(child))[6]["status"] == "overdue"  # not recorded; due 2020-12-31
     assert svc.recorded(child) == []
 
 
@@ -346,7 +392,7 @@ async def test_a_practitioner_follows_up_their_own_cases_only(svc: Svc) -> None:
     body = {"observed_on": "2016-10-03", "living_situation": "at_home", "re_referred": False}
     r = await svc.client.post(f"/outcomes/followups/{six['id']}/result", headers=bo, json=body)
     assert r.status_code == 403
-    assert by_checkpoint(await svc.followups(mine))[6]["status"] == "scheduled"
+    assert by_checkpoint(await svc.followups(mine))[6]["status"] == "overdue"  # not recorded; due 2016-09-30
 
     await svc.client.post("/outcomes/scheduler/run", headers=svc.auth("ops"), json={"as_of": "2016-10-01"})
     listed = (await svc.client.get("/outcomes/followups?status=due&status=overdue&limit=1000", headers=ada)).json()

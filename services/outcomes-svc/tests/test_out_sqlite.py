@@ -10,6 +10,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from eoc_shared.clock import fixed_today
 from eoc_shared.events.schemas import ChildOutcome, ChildUpdated, InterventionClosed
 from eoc_shared.testing.fixtures import running, service_settings
 from outcomes_svc import detecting, tracking
@@ -47,9 +48,13 @@ async def test_scheduler_results_and_detection_hold_on_sqlite(tmp_path, broker, 
                                          .where(Followup.due_published_at.is_not(None)))).scalar_one()
         assert (due_events, published) == (12, 12)
 
-        rows = (await client.get(f"/outcomes/children/{children[0]}/followups", headers=sw)).json()
+        with fixed_today(D("2024-09-01")):  # read on the scheduler's day
+            rows = (await client.get(f"/outcomes/children/{children[0]}/followups", headers=sw)).json()
         assert [(r["checkpoint_months"], r["due_on"], r["status"]) for r in rows[:3]] == [
             (6, "2024-02-29", "overdue"), (12, "2024-08-31", "due"), (18, "2025-02-28", "scheduled")]
+        with fixed_today(D("2025-03-01")):  # later, with no run since: from the dates alone
+            later = (await client.get(f"/outcomes/children/{children[0]}/followups", headers=sw)).json()
+        assert [r["status"] for r in later[:3]] == ["overdue", "overdue", "due"]
 
         body = {"observed_on": "2024-03-05", "living_situation": "at_home", "re_referred": False}
         answers = await asyncio.gather(*(client.post(f"/outcomes/followups/{rows[0]['id']}/result", json=body,

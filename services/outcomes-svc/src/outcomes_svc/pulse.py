@@ -1,7 +1,7 @@
 """Follow-ups that need work, per programme, as counts only: what a team manager or ops acts on.
 
-Statuses depend on today's date, so they are computed here from `due_on` when read (the stored status is
-the scheduler's as of its last run): due from `due_on`, overdue 28 days after it, until a result is recorded.
+Statuses depend on the day, so they are computed from `due_on` when read, as every read does (the stored
+status is the scheduler's as of its last run): due from `due_on`, overdue 28 days after it, until a result is recorded.
 """
 
 from __future__ import annotations

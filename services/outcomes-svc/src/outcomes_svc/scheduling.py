@@ -1,6 +1,9 @@
 """The follow-up scheduler: mark follow-ups due (publishing `followup.due` exactly once each) and overdue.
 
-Runs periodically (`scheduler_interval_seconds`, as of today) and on demand by ops as of a date.
+Runs periodically (`scheduler_interval_seconds`, as of today) and on demand by ops as of a date. What it
+stores is its own bookkeeping (which follow-ups it has published, as of which day): no read shows it, every
+read derives due and overdue from the dates (`domain.followup_dates.status_as_of`), so a follow-up is what
+its dates say whether or not a run has reached it.
 
 Exactly once, also when runs overlap (two replicas, or the periodic job and an ops run): each batch is
 claimed in one transaction — `SELECT id … WHERE status = 'scheduled' AND due_on <= :as_of ORDER BY due_on

@@ -8,7 +8,7 @@ arrive first) are applied at once. A practitioner records each result once.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -24,7 +24,7 @@ from eoc_shared.vocab import LivingSituation
 from outcomes_svc import care_applications
 from outcomes_svc.db.models import Closure, Followup, Signal
 from outcomes_svc.db.repositories import AccessLogRepo, Closures, Followups, Signals, lock_children
-from outcomes_svc.domain.followup_dates import schedule
+from outcomes_svc.domain.followup_dates import schedule, status_as_of
 from outcomes_svc.domain.outcome_terms import SUPERSEDED, FollowupStatus
 from outcomes_svc.domain.signals import PRACTITIONER
 
@@ -101,16 +101,23 @@ async def record_closure(uow: UnitOfWork, payload: InterventionClosed) -> list[C
 
 @dataclass(frozen=True)
 class FollowupView:
-    """A follow-up as the record shows it: the result only once recorded; the closure's programme and date."""
+    """A follow-up as the record shows it on `as_of` (today when read): its status from the dates, the result
+    only once recorded; the closure's programme and date."""
 
     followup: Followup
     closure: Closure | None = None
     days_since_due: int | None = None
     care_application_on: date | None = None
+    as_of: date = field(default_factory=today)
 
     def __getattr__(self, name: str) -> Any:
-        """The follow-up's own columns (id, due_on, status, observed_on, …) read through."""
+        """The follow-up's own columns (id, due_on, observed_on, …) read through."""
         return getattr(self.followup, name)
+
+    @property
+    def status(self) -> str:
+        """Never the stored column for due or overdue: that is the scheduler's, as of its last run."""
+        return status_as_of(self.followup.due_on, self.as_of, recorded=self.recorded).value
 
     @property
     def living_situation(self) -> str | None:
@@ -232,12 +239,12 @@ def _detected_what(f: Followup) -> str:
     return ", ".join(parts) or "a break of the outcome"
 
 
-async def worklist(uow: UnitOfWork, statuses: list[str], *, programme: str | None, limit: int, offset: int,
-                   acting: Acting) -> list[FollowupView]:
-    """Follow-ups by status (the weekly case review reads `overdue`), longest waiting first."""
+async def worklist(uow: UnitOfWork, statuses: list[FollowupStatus], *, programme: str | None, limit: int,
+                   offset: int, acting: Acting) -> list[FollowupView]:
+    """Follow-ups by status today (the weekly case review reads `overdue`), longest waiting first."""
+    day = today()
     rows = await Followups(uow.session).by_status(
-        statuses, programme=programme, practitioner=acting.actor if acting.is_practitioner else None,
+        statuses, as_of=day, programme=programme, practitioner=acting.actor if acting.is_practitioner else None,
         limit=limit, offset=offset)
     AccessLogRepo(uow.session).record(acting, "outcomes.worklist_read", [f.child_id for f, _ in rows])
-    day = today()
-    return [FollowupView(f, c, days_since_due=max(0, (day - f.due_on).days)) for f, c in rows]
+    return [FollowupView(f, c, days_since_due=max(0, (day - f.due_on).days), as_of=day) for f, c in rows]

@@ -7,7 +7,14 @@ from fractions import Fraction
 
 import pytest
 
-from outcomes_svc.domain.followup_dates import add_months, months_between, overdue_on, schedule, status_as_of
+from outcomes_svc.domain.followup_dates import (
+    add_months,
+    due_on_window,
+    months_between,
+    overdue_on,
+    schedule,
+    status_as_of,
+)
 from outcomes_svc.domain.outcome_terms import FollowupStatus
 
 D = date.fromisoformat
@@ -59,6 +66,20 @@ def test_add_months_refuses_what_is_not_a_whole_number_of_months() -> None:
 def test_status_on_a_day(as_of: str, recorded: bool, status: FollowupStatus) -> None:
     assert overdue_on(D("2024-02-29")) == D("2024-03-28")
     assert status_as_of(D("2024-02-29"), D(as_of), recorded=recorded) is status
+
+
+def test_the_due_on_window_of_a_status_is_exactly_the_days_that_show_it() -> None:
+    """What a list filters on (dates in the query) agrees with what each row then shows, day by day."""
+    as_of = D("2024-03-28")
+    for offset in range(-60, 60):
+        due_on = date.fromordinal(as_of.toordinal() + offset)
+        shown = status_as_of(due_on, as_of, recorded=False)
+        for status in (FollowupStatus.SCHEDULED, FollowupStatus.DUE, FollowupStatus.OVERDUE):
+            earliest, latest = due_on_window(status, as_of)
+            inside = (earliest is None or due_on >= earliest) and (latest is None or due_on <= latest)
+            assert inside == (shown is status), (due_on, status)
+    with pytest.raises(ValueError):
+        due_on_window(FollowupStatus.RECORDED, as_of)
 
 
 @pytest.mark.parametrize(("start", "end", "months"), [

@@ -35,7 +35,7 @@ from referral_svc.db.models import (
 )
 from referral_svc.domain.funnel import ChildJourney, FunnelRow, funnel
 from referral_svc.domain.groupings import AGE_BANDS, ETHNIC_GROUPS, group_of
-from referral_svc.domain.timers import overdue_timers
+from referral_svc.domain.timers import overdue_timers, past_expected_end
 
 NOT_INTENSIVE = Programme.OTHER_PREVENTION.value
 SUPERSEDED = "superseded"
@@ -184,6 +184,7 @@ class ProgrammeQueue:
     waiting: int
     longest_wait_days: int | None
     median_wait_days: int | None
+    past_expected_end: int = 0
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ class OperationsReport:
     decided_in_year: int
     decided_within_10_days: int
     share_within_10_days: Decimal | None
+    interventions_past_expected_end: int = 0
     queues: list[ProgrammeQueue] = field(default_factory=list)
     feed_review: dict[str, int] = field(default_factory=dict)
 
@@ -241,8 +243,10 @@ async def operations(session: AsyncSession, as_of: date) -> OperationsReport:
 
     settings = {p.programme: p for p in (await session.execute(select(ProgrammeSetting))).scalars().all()}
     active = (await session.execute(
-        select(Intervention.programme, Intervention.family_id).where(Intervention.status == "active")
+        select(Intervention.programme, Intervention.family_id, Intervention.status, Intervention.expected_end_on)
+        .where(Intervention.status == "active")
     )).all()
+    overrunning = [p for p, _, st, end in active if past_expected_end(status=st, expected_end_on=end, as_of=as_of)]
     waiting = (await session.execute(
         select(WaitingEntry.programme, WaitingEntry.joined_at).where(WaitingEntry.status == "waiting")
     )).all()
@@ -252,8 +256,9 @@ async def operations(session: AsyncSession, as_of: date) -> OperationsReport:
         setting = settings.get(programme.value)
         queues.append(ProgrammeQueue(
             programme=programme.value, capacity=setting.capacity if setting else None,
-            active_families=len({fam for p, fam in active if p == programme.value}), waiting=len(waits),
+            active_families=len({fam for p, fam, _, _ in active if p == programme.value}), waiting=len(waits),
             longest_wait_days=max(waits) if waits else None, median_wait_days=_median(waits),
+            past_expected_end=overrunning.count(programme.value),
         ))
     review: dict[str, int] = {}
     for (source,) in (await session.execute(select(PartnerEvent.source).where(PartnerEvent.status == "review"))).all():
@@ -263,6 +268,6 @@ async def operations(session: AsyncSession, as_of: date) -> OperationsReport:
         assessments_due=due, assessments_breached=breached, assessments_escalated=assessment_escalated,
         decided_in_year=len(decided), decided_within_10_days=in_time,
         share_within_10_days=(Decimal(in_time) / Decimal(len(decided))).quantize(Decimal("0.0001")) if decided else None,
-        queues=queues, feed_review=dict(sorted(review.items())),
+        interventions_past_expected_end=len(overrunning), queues=queues, feed_review=dict(sorted(review.items())),
     )
 

@@ -312,11 +312,12 @@ async def read_intervention(uow: UnitOfWork, intervention_id: uuid.UUID, acting:
 
 async def list_interventions(
     uow: UnitOfWork, acting: Acting, *, practitioner: str | None, programme: str | None, status: str | None,
-    limit: int, offset: int,
+    limit: int, offset: int, past_expected_end: bool | None = None,
 ) -> Sequence[Intervention]:
     if acting.is_practitioner:
         practitioner = acting.actor  # a practitioner sees only their own
     found = await Interventions(uow.session).listing(practitioner=practitioner, programme=programme, status=status,
+                                                     past_expected_end=past_expected_end, as_of=today(),
                                                      limit=limit, offset=offset)
     if found:
         children = await Referrals(uow.session).child_ids_of(list({i.referral_id for i in found}))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from eoc_shared.acting import Acting
+from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork
 from referral_svc import pre_proceedings
 from referral_svc.db.models import Referral
@@ -17,9 +18,12 @@ from referral_svc.domain.vocab import ReferralStatus
 
 
 async def list_referrals(
-    uow: UnitOfWork, acting: Acting, *, statuses: Sequence[str] | None, team: str | None, limit: int, offset: int
+    uow: UnitOfWork, acting: Acting, *, statuses: Sequence[str] | None, team: str | None, limit: int, offset: int,
+    overdue: Sequence[str] = (),
 ) -> Sequence[Referral]:
-    referrals = await Referrals(uow.session).listing(statuses=statuses, team=team, limit=limit, offset=offset)
+    """A page of referrals; `overdue` timers as of today, filtered in the query so that paging holds."""
+    referrals = await Referrals(uow.session).listing(statuses=statuses, team=team, overdue=overdue, as_of=today(),
+                                                     limit=limit, offset=offset)
     AuditLog(uow.session).record(acting, "worklist.read", [c for r in referrals for c in r.child_ids])
     return referrals
 

@@ -4,7 +4,14 @@ from datetime import date
 
 import pytest
 
-from referral_svc.domain.timers import Overdue, assessment_overdue, consent_overdue, days_overdue, overdue_timers
+from referral_svc.domain.timers import (
+    Overdue,
+    assessment_overdue,
+    consent_overdue,
+    days_overdue,
+    overdue_timers,
+    past_expected_end,
+)
 from referral_svc.domain.vocab import ReferralStatus as S
 
 DUE = date(2024, 5, 15)
@@ -55,3 +62,12 @@ def test_overdue_timers_lists_consent_first():
     assert found == [Overdue("consent", date(2024, 5, 15), 5), Overdue("assessment", date(2024, 5, 16), 4)]
     assert overdue_timers(status="received", consent_due_on=DUE, consent_signed_on=None,
                           assessment_due_on=DUE, decided=False, as_of=DUE) == []
+
+
+@pytest.mark.parametrize(("status", "as_of", "past"), [
+    ("active", "2024-09-30", False),   # its expected last day
+    ("active", "2024-10-01", True),    # the day after
+    ("closed", "2030-01-01", False),   # a closed intervention ended when it ended
+])
+def test_an_intervention_is_past_its_expected_end_the_day_after_it(status, as_of, past):
+    assert past_expected_end(status=status, expected_end_on=date(2024, 9, 30), as_of=date.fromisoformat(as_of)) is past

@@ -84,10 +84,9 @@ async def followups_by_status(
     followup_status: Annotated[list[FollowupStatus] | None, Query(alias="status")] = None,
     programme: Programme | None = None, limit: Limit = 200, offset: Offset = 0,
 ) -> list[FollowupOut]:
-    """Follow-ups by status, longest waiting first; `?status=overdue` is the weekly case review list.
-    Without `status`: the open work (`due` and `overdue`)."""
-    statuses = [s.value for s in followup_status] if followup_status else [FollowupStatus.DUE.value,
-                                                                           FollowupStatus.OVERDUE.value]
+    """Follow-ups by status as of today (from their dates), longest waiting first; `?status=overdue` is the
+    weekly case review list. Without `status`: the open work (`due` and `overdue`)."""
+    statuses = followup_status or [FollowupStatus.DUE, FollowupStatus.OVERDUE]
     views = await tracking.worklist(uow, statuses, programme=programme.value if programme else None, limit=limit,
                                     offset=offset, acting=_acting(principal, request))
     await uow.commit()

@@ -67,9 +67,10 @@ class Closure(Base):
 class Followup(Base):
     """A checkpoint 6–60 months after a closure: scheduled → due → overdue, until recorded.
 
-    `status` is kept by the scheduler (due and overdue as of the day it runs) and by results and
-    detections (recorded). The scheduler finds its work through (status, due_on): a range scan over the
-    rows falling due, however large the table grows.
+    Reads show the status from the dates (`domain.followup_dates.status_as_of`, as of today); the stored
+    `status` is trusted only for `recorded` (set by results and detections). Its `due` and `overdue` are the
+    scheduler's bookkeeping — which follow-ups it has published `followup.due` for, once — found through
+    (status, due_on): a range scan over the rows falling due, however large the table grows.
     """
 
     __tablename__ = "followups"

@@ -5,13 +5,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eoc_shared.audit import AccessLogRepository
 from eoc_shared.locks import is_postgres, lock_ids
 from outcomes_svc.db.models import AccessLog, Closure, Followup, Signal
+from outcomes_svc.domain.followup_dates import due_on_window
+from outcomes_svc.domain.outcome_terms import FollowupStatus
+
+RECORDED = FollowupStatus.RECORDED.value
+#: What the stored column may hold before a result: the scheduler's bookkeeping, never read as the status.
+UNRECORDED = [s.value for s in FollowupStatus if s is not FollowupStatus.RECORDED]
 
 
 async def lock_children(session: AsyncSession, child_ids: Iterable[uuid.UUID]) -> None:
@@ -82,11 +89,14 @@ class Followups:
             found.extend((await self.session.execute(stmt)).scalars().all())
         return found
 
-    async def by_status(self, statuses: Sequence[str], *, programme: str | None, limit: int, offset: int,
-                        practitioner: str | None = None) -> Sequence[tuple[Followup, Closure]]:
-        """Follow-ups in these statuses, longest waiting first; only one practitioner's, when named."""
+    async def by_status(self, statuses: Sequence[FollowupStatus], *, as_of: date, programme: str | None, limit: int,
+                        offset: int, practitioner: str | None = None) -> Sequence[tuple[Followup, Closure]]:
+        """Follow-ups in these statuses on `as_of`, longest waiting first; only one practitioner's, when named.
+
+        Due, overdue and scheduled are conditions on `due_on` (the stored column says only whether a result
+        is recorded), so the page and its order are those of the statuses the rows then show."""
         stmt = (select(Followup, Closure).join(Closure, Closure.id == Followup.closure_id)
-                .where(Followup.status.in_(list(statuses)))
+                .where(or_(*(_in_status(s, as_of) for s in statuses)))
                 .order_by(Followup.due_on, Followup.child_id, Followup.checkpoint_months)
                 .limit(limit).offset(offset))
         if programme is not None:
@@ -94,6 +104,18 @@ class Followups:
         if practitioner is not None:
             stmt = stmt.where(Closure.practitioner == practitioner)
         return [(f, c) for f, c in (await self.session.execute(stmt)).all()]
+
+
+def _in_status(status: FollowupStatus, as_of: date) -> Any:
+    if status is FollowupStatus.RECORDED:
+        return Followup.status == RECORDED
+    earliest, latest = due_on_window(status, as_of)
+    conditions: list[Any] = [Followup.status.in_(UNRECORDED)]
+    if earliest is not None:
+        conditions.append(Followup.due_on >= earliest)
+    if latest is not None:
+        conditions.append(Followup.due_on <= latest)
+    return and_(*conditions)
 
 
 class Signals:

@@ -37,7 +37,8 @@ def overdue_on(due_on: date) -> date:
 
 
 def status_as_of(due_on: date, as_of: date, *, recorded: bool) -> FollowupStatus:
-    """Where a follow-up stands on `as_of` (what the scheduler makes the stored status when it runs that day)."""
+    """Where a follow-up stands on `as_of`: the status every read shows, from the dates alone, so a follow-up
+    due years ago (a closure entered late) is `overdue` at once, whether or not the scheduler has run."""
     if recorded:
         return FollowupStatus.RECORDED
     if as_of >= overdue_on(due_on):
@@ -45,6 +46,19 @@ def status_as_of(due_on: date, as_of: date, *, recorded: bool) -> FollowupStatus
     if as_of >= due_on:
         return FollowupStatus.DUE
     return FollowupStatus.SCHEDULED
+
+
+def due_on_window(status: FollowupStatus, as_of: date) -> tuple[date | None, date | None]:
+    """The `due_on` dates (earliest, latest; None when open) of the follow-ups without a result that are in
+    `status` on `as_of` — `status_as_of` turned round, so that a list filters on dates in the query and its
+    paging and counts agree with the statuses shown. Not for `recorded`, which the dates do not decide."""
+    if status is FollowupStatus.SCHEDULED:
+        return as_of + timedelta(days=1), None
+    if status is FollowupStatus.DUE:
+        return as_of - timedelta(days=OVERDUE_AFTER_DAYS - 1), as_of
+    if status is FollowupStatus.OVERDUE:
+        return None, as_of - timedelta(days=OVERDUE_AFTER_DAYS)
+    raise ValueError(f"the dates do not decide the status {status.value!r}")
 
 
 def months_between(start: date, end: date) -> Fraction:

@@ -83,6 +83,7 @@ class QueueOut(BaseModel):
     waiting: int
     longest_wait_days: int | None
     median_wait_days: int | None
+    past_expected_end: int = 0
 
 
 class OperationsOut(BaseModel):
@@ -96,6 +97,7 @@ class OperationsOut(BaseModel):
     decided_in_year: int
     decided_within_10_days: int
     share_within_10_days: Decimal | None
+    interventions_past_expected_end: int = 0
     queues: list[QueueOut]
     feed_review: dict[str, int]
 
@@ -120,5 +122,5 @@ async def operations_pulse(
         assessments_due=report.assessments_due, assessments_breached=report.assessments_breached,
         assessments_escalated=report.assessments_escalated, decided_in_year=report.decided_in_year,
         decided_within_10_days=report.decided_within_10_days, share_within_10_days=report.share_within_10_days,
-        queues=[QueueOut(**vars(q)) for q in report.queues], feed_review=report.feed_review,
+        interventions_past_expected_end=report.interventions_past_expected_end, queues=[QueueOut(**vars(q)) for q in report.queues], feed_review=report.feed_review,
     )

@@ -202,12 +202,14 @@ async def list_interventions(
     uow: UoW, principal: CaseReader, request: Request,
     practitioner: TextQuery = None, programme: Programme | None = None,
     intervention_status: Annotated[Literal["active", "closed"] | None, Query(alias="status")] = None,
-    limit: Limit = 200, offset: Offset = 0,
+    past_expected_end: bool | None = None, limit: Limit = 200, offset: Offset = 0,
 ) -> list[InterventionOut]:
-    """Interventions; a practitioner sees only their own."""
+    """Interventions; a practitioner sees only their own. `past_expected_end=true`: active ones running past
+    their expected end today."""
     found = await programme_work.list_interventions(
         uow, _acting(principal, request), practitioner=practitioner,
-        programme=programme.value if programme else None, status=intervention_status, limit=limit, offset=offset,
+        programme=programme.value if programme else None, status=intervention_status,
+        past_expected_end=past_expected_end, limit=limit, offset=offset,
     )
     await uow.commit()
     return [InterventionOut.model_validate(i) for i in found]
@@ -395,12 +397,14 @@ async def make_referral(body: ReferralIn, uow: UoW, principal: CaseWriter, reque
 async def list_referrals(
     uow: UoW, principal: CaseWriter, request: Request,
     referral_status: Annotated[list[ReferralStatus] | None, Query(alias="status")] = None,
+    overdue: Annotated[list[Literal["consent", "assessment"]] | None, Query()] = None,
     team: TextQuery = None, limit: Limit = 200, offset: Offset = 0,
 ) -> list[ReferralSummary]:
-    """Referrals, oldest referral date first; `status` may be repeated."""
+    """Referrals, oldest referral date first; `status` may be repeated; `overdue=consent` and/or
+    `overdue=assessment`: only those overdue today."""
     rows = await worklists.list_referrals(
         uow, _acting(principal, request), statuses=[s.value for s in referral_status or []] or None, team=team,
-        limit=limit, offset=offset,
+        overdue=overdue or [], limit=limit, offset=offset,
     )
     await uow.commit()
     return [ReferralSummary.model_validate(r) for r in rows]

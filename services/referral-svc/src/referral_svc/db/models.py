@@ -23,9 +23,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from eoc_shared.audit import AccessLogMixin
+from eoc_shared.clock import today
 from eoc_shared.db import JSONType, UTCDateTime, new_id
 from eoc_shared.events.deadletters import DeadLetterMixin
 from eoc_shared.events.store import BusStateMixin, event_tables, naming_metadata
+from referral_svc.domain import timers
 
 
 class Base(DeclarativeBase):
@@ -118,6 +120,17 @@ class Referral(Base):
         """The programme the latest eligibility decision recommends (None before one, or when none fits)."""
         return (self.eligibility or {}).get("recommended")
 
+    # Statuses the calendar changes: what the dates say today, when read (never the escalation run's days).
+    @property
+    def consent_overdue(self) -> bool:
+        return timers.consent_overdue(status=self.status, consent_due_on=self.consent_due_on,
+                                      consent_signed_on=self.consent_signed_on, as_of=today())
+
+    @property
+    def assessment_overdue(self) -> bool:
+        return timers.assessment_overdue(status=self.status, assessment_due_on=self.assessment_due_on,
+                                         decided=self.eligibility_decided_at is not None, as_of=today())
+
 
 class ReferralChild(Base):
     __tablename__ = "referral_children"
@@ -194,6 +207,11 @@ class Intervention(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     closed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+
+    @property
+    def past_expected_end(self) -> bool:
+        """Active and past its expected end today, from the dates when read."""
+        return timers.past_expected_end(status=self.status, expected_end_on=self.expected_end_on, as_of=today())
 
 
 class WaitingEntry(Base):

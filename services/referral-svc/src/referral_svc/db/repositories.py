@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import false, func, select, update
+from sqlalchemy import and_, false, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eoc_shared.audit import AccessLogRepository
@@ -24,10 +25,28 @@ from referral_svc.db.models import (
     StatusChange,
     WaitingEntry,
 )
+from referral_svc.domain.timers import ACTIVE_INTERVENTION, AWAITING_DECISION, OPEN
 
 ACTIVE = "active"
 CLOSED = "closed"
 WAITING = "waiting"
+
+
+def consent_overdue_on(as_of: date) -> Any:
+    """`domain.timers.consent_overdue` as a condition, so that a filtered page holds what its rows show."""
+    return and_(Referral.status.in_(sorted(OPEN)), Referral.consent_signed_on.is_(None),
+                Referral.consent_due_on < as_of)
+
+
+def assessment_overdue_on(as_of: date) -> Any:
+    """`domain.timers.assessment_overdue` as a condition."""
+    return and_(Referral.status.in_(sorted(AWAITING_DECISION)), Referral.eligibility_decided_at.is_(None),
+                Referral.assessment_due_on < as_of)
+
+
+def past_expected_end_on(as_of: date) -> Any:
+    """`domain.timers.past_expected_end` as a condition."""
+    return and_(Intervention.status == ACTIVE_INTERVENTION, Intervention.expected_end_on < as_of)
 
 
 class Who(Protocol):
@@ -129,21 +148,26 @@ class Referrals:
         return (await self.session.execute(stmt)).scalars().all()
 
     async def listing(self, *, statuses: Sequence[str] | None = None, team: str | None = None,
+                      overdue: Sequence[str] = (), as_of: date | None = None,
                       limit: int = 200, offset: int = 0) -> Sequence[Referral]:
+        """Referrals, oldest first; `overdue` (`consent`, `assessment`: all of them) on `as_of`, from the dates."""
         stmt = select(Referral)
         if statuses:
             stmt = stmt.where(Referral.status.in_(list(statuses)))
+        if overdue:
+            if as_of is None:
+                raise ValueError("overdue needs the day it is read on")
+            timers = {"consent": consent_overdue_on, "assessment": assessment_overdue_on}
+            stmt = stmt.where(*(timers[t](as_of) for t in overdue))
         if team is not None:
             stmt = stmt.where(Referral.team == team)
         stmt = stmt.order_by(Referral.referred_on, Referral.created_at, Referral.id).limit(limit).offset(offset)
         return (await self.session.execute(stmt)).scalars().all()
 
-    async def open_with_timers_due(self, as_of) -> Sequence[Referral]:  # noqa: ANN001
-        """Open referrals with unsigned consent or an undecided assessment whose due date has passed."""
+    async def open_with_timers_due(self, as_of: date) -> Sequence[Referral]:
+        """Referrals whose consent or assessment is overdue on `as_of` (the timers' rules, as conditions)."""
         stmt = select(Referral).where(
-            Referral.status.not_in(["closed", "withdrawn"]),
-            ((Referral.consent_signed_on.is_(None)) & (Referral.consent_due_on < as_of))
-            | ((Referral.eligibility_decided_at.is_(None)) & (Referral.assessment_due_on < as_of)),
+            or_(consent_overdue_on(as_of), assessment_overdue_on(as_of)),
         ).order_by(Referral.referred_on, Referral.id)
         return (await self.session.execute(stmt)).scalars().all()
 
@@ -197,8 +221,15 @@ class Interventions:
         return set((await self.session.execute(stmt)).scalars())
 
     async def listing(self, *, practitioner: str | None = None, programme: str | None = None,
-                      status: str | None = None, limit: int = 200, offset: int = 0) -> Sequence[Intervention]:
+                      status: str | None = None, past_expected_end: bool | None = None, as_of: date | None = None,
+                      limit: int = 200, offset: int = 0) -> Sequence[Intervention]:
+        """Interventions, earliest started first; `past_expected_end` (either way) on `as_of`, from the dates."""
         stmt = select(Intervention)
+        if past_expected_end is not None:
+            if as_of is None:
+                raise ValueError("past_expected_end needs the day it is read on")
+            past = past_expected_end_on(as_of)
+            stmt = stmt.where(past if past_expected_end else not_(past))
         if practitioner is not None:
             stmt = stmt.where(Intervention.practitioner == practitioner)
         if programme is not None:

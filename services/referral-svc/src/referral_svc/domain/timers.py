@@ -1,7 +1,9 @@
-"""The statutory timers: consent within 14 days, the eligibility assessment within 10 working days.
+"""The statutory timers: consent within 14 days, the eligibility assessment within 10 working days; and an
+intervention running past its expected end.
 
-A timer is overdue on the day after its due date: the due date itself is still on time.
-Escalations are sent once per referral; these rules only say whether one is owed.
+A timer is overdue on the day after its due date: the due date itself is still on time. Every read decides
+these from the dates as of the day it reads (a referral entered late shows overdue at once); escalations are
+sent once per referral by the timer run, and these rules only say whether one is owed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from referral_svc.domain.vocab import ReferralStatus as S
 
 OPEN: frozenset[S] = frozenset(S) - {S.CLOSED, S.WITHDRAWN}
 AWAITING_DECISION: frozenset[S] = frozenset({S.RECEIVED, S.ASSESSING})
+ACTIVE_INTERVENTION = "active"
 
 
 def days_overdue(due_on: date, as_of: date) -> int:
@@ -23,6 +26,12 @@ def days_overdue(due_on: date, as_of: date) -> int:
 def consent_overdue(*, status: str, consent_due_on: date, consent_signed_on: date | None, as_of: date) -> bool:
     """Consent is overdue for an open referral with no signed consent after its due date."""
     return S(status) in OPEN and consent_signed_on is None and as_of > consent_due_on
+
+
+def past_expected_end(*, status: str, expected_end_on: date, as_of: date) -> bool:
+    """An active intervention is past its expected end from the day after `expected_end_on` (a closed one never
+    is: it ended when it ended)."""
+    return status == ACTIVE_INTERVENTION and as_of > expected_end_on
 
 
 def assessment_overdue(*, status: str, assessment_due_on: date, decided: bool, as_of: date) -> bool:

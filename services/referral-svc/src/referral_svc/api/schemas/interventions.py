@@ -28,6 +28,7 @@ class InterventionOut(ReadModel):
     status: str
     started_on: date
     expected_end_on: date
+    past_expected_end: bool = False  # active and past expected_end_on today (from the dates, when read)
     practitioner: str | None
     from_waiting_list: bool
     closed_on: date | None

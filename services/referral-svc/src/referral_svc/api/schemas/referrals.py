@@ -53,6 +53,8 @@ class ReferralOut(ReadModel):
     consent_due_on: date
     assessment_due_on: date
     consent_signed_on: date | None
+    consent_overdue: bool = False  # today, from the dates (when read)
+    assessment_overdue: bool = False
     consent_overdue_escalated_on: date | None = None
     assessment_overdue_escalated_on: date | None = None
     eligibility: EligibilityOut | None
@@ -74,6 +76,8 @@ class ReferralSummary(ReadModel):
     consent_signed_on: date | None
     assessment_due_on: date
     recommended: str | None
+    consent_overdue: bool = False  # today, from the dates (when read)
+    assessment_overdue: bool = False
 
 
 class WithdrawIn(StrictModel):
