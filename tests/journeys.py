@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
 from typing import Any
+
+import httpx
 
 
 def family_body(**overrides: Any) -> dict[str, Any]:
@@ -51,3 +55,38 @@ async def make_family(client: Any, headers: dict[str, str], children: list[dict[
         assert r.status_code == 201, r.text
         child_ids.append(r.json()["id"])
     return family_id, child_ids
+
+
+def post_burst(client: Any, n: int) -> tuple[list[tuple[str, str]], list[str]]:
+    """`n` families with one child each, then one referral per family, over a synchronous httpx client:
+    ((family id, child id) per family, referral ids)."""
+    families = []
+    for _ in range(n):
+        family = client.post("/referrals/families", json=family_body()).json()
+        child = client.post(f"/referrals/families/{family['id']}/children", json=child_body()).json()
+        families.append((family["id"], child["id"]))
+    referral_ids = []
+    for family_id, child_id in families:
+        r = client.post("/referrals", json=referral_body(family_id, [child_id]))
+        assert r.status_code == 201, r.text
+        referral_ids.append(r.json()["id"])
+    return families, referral_ids
+
+
+def undecided_after(client: Any, referral_ids: list[str], timeout: float,
+                    still_running: Callable[[], None] = lambda: None) -> set[str]:
+    """Poll each referral until referral-svc shows its eligibility decision; the ones still without one when
+    `timeout` runs out. A read that fails (a process starting again behind the gateway) is tried again."""
+    deadline = time.monotonic() + timeout
+    pending = set(referral_ids)
+    while pending and time.monotonic() < deadline:
+        still_running()
+        for referral_id in list(pending):
+            try:
+                got = client.get(f"/referrals/{referral_id}")
+            except httpx.HTTPError:
+                break
+            if got.status_code == 200 and got.json()["eligibility"]:
+                pending.discard(referral_id)
+        time.sleep(0.2)
+    return pending

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from journeys import child_body, family_body, referral_body
+from journeys import post_burst, undecided_after
 
 from eoc_shared.broker import free_port
 
@@ -65,29 +65,14 @@ def test_a_killed_platform_started_again_loses_and_doubles_nothing(tmp_path: Pat
         token = subprocess.run([str(EOC), "token", "--role", "social_worker", "--data-dir", str(data_dir)],
                                capture_output=True, text=True, check=True).stdout.strip()
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=20) as client:
-            families = []
-            for _ in range(BURST):
-                family = client.post("/referrals/families", json=family_body()).json()
-                child = client.post(f"/referrals/families/{family['id']}/children", json=child_body()).json()
-                families.append((family["id"], child["id"]))
-            referral_ids = []
-            for family_id, child_id in families:
-                r = client.post("/referrals", json=referral_body(family_id, [child_id]))
-                assert r.status_code == 201, r.text
-                referral_ids.append(r.json()["id"])
+            families, referral_ids = post_burst(client, BURST)
         process.send_signal(signal.SIGKILL)  # right after the burst: a crash
         process.wait(10)
 
         process = _start(port, data_dir)
         _wait_ready(base, process)
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=20) as client:
-            deadline = time.monotonic() + 120
-            pending = set(referral_ids)
-            while pending and time.monotonic() < deadline:
-                for referral_id in list(pending):
-                    if client.get(f"/referrals/{referral_id}").json()["eligibility"]:
-                        pending.discard(referral_id)
-                time.sleep(0.2)
+            pending = undecided_after(client, referral_ids, timeout=120)
             assert not pending, f"{len(pending)} of {BURST} referrals never decided"
         decisions = _per_key(data_dir / "eligibility.sqlite3", "SELECT referral_id FROM decisions")
         assert all(decisions[r.replace("-", "")] + decisions[r] == 1 for r in referral_ids), "one decision each"

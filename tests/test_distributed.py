@@ -23,7 +23,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from journeys import child_body, family_body, referral_body
+from journeys import child_body, family_body, post_burst, referral_body, undecided_after
 
 from eoc_platform import registry
 from eoc_shared.broker import free_port
@@ -239,31 +239,15 @@ def test_a_service_process_killed_mid_flow_is_started_again_and_loses_and_double
     burst = 30
     sw = {"Authorization": f"Bearer {distributed.token('social_worker')}"}
     with httpx.Client(base_url=distributed.base, headers=sw, timeout=20) as client:
-        families = []
-        for _ in range(burst):
-            family = client.post("/referrals/families", json=family_body()).json()
-            child = client.post(f"/referrals/families/{family['id']}/children", json=child_body()).json()
-            families.append((family["id"], child["id"]))
-        referral_ids = []
-        for family_id, child_id in families:
-            r = client.post("/referrals", json=referral_body(family_id, [child_id]))
-            assert r.status_code == 201, r.text
-            referral_ids.append(r.json()["id"])
+        families, referral_ids = post_burst(client, burst)
         killed = {name: _service_pid(distributed, name) for name in ("referral", "eligibility")}
         for pid in killed.values():
             os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 180
-        pending = set(referral_ids)
-        while pending and time.monotonic() < deadline:
+
+        def still_running() -> None:
             assert distributed.process.poll() is None, distributed.log.read_text()[-3000:]
-            for referral_id in list(pending):
-                try:
-                    got = client.get(f"/referrals/{referral_id}")
-                except httpx.HTTPError:
-                    break  # the gateway's upstream is starting again
-                if got.status_code == 200 and got.json()["eligibility"]:
-                    pending.discard(referral_id)
-            time.sleep(0.3)
+
+        pending = undecided_after(client, referral_ids, timeout=180, still_running=still_running)
         assert not pending, f"{len(pending)} of {burst} referrals never decided"
     log = distributed.log.read_text()
     for name, pid in killed.items():

@@ -89,6 +89,12 @@ def _die_with_parent() -> None:
         pass
 
 
+def _popen(argv: list[str], env: dict[str, str] | None) -> subprocess.Popen[bytes]:
+    # Their own session: a Ctrl-C in the terminal reaches `eoc up` alone, which stops them in order.
+    return subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
+                            start_new_session=True)
+
+
 @dataclass
 class Child:
     name: str
@@ -135,10 +141,7 @@ class Distributed:
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None,
                stop_signal: int = signal.SIGTERM) -> Child:
-        # Their own session: a Ctrl-C in the terminal reaches `eoc up` alone, which stops them in order.
-        process = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
-                                   start_new_session=True)
-        child = Child(name, process, stop_signal, argv, env)
+        child = Child(name, _popen(argv, env), stop_signal, argv, env)
         self.children.append(child)
         return child
 
@@ -151,9 +154,7 @@ class Distributed:
         recent = [t for t in child.restarts if now - t < window]
         if len(recent) >= limit:
             return False
-        process = subprocess.Popen(child.argv, env=child.env, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent,
-                                   start_new_session=True)
-        child.process, child.restarts = process, [*recent, now]
+        child.process, child.restarts = _popen(child.argv, child.env), [*recent, now]
         return True
 
     def start(self) -> dict[str, int]:
