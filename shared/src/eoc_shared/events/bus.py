@@ -167,6 +167,9 @@ class OutboxRelay:
     async def _run(self) -> None:
         backoff = 0.2
         while not self._stopping:
+            # Cleared before the round, not after it: a commit that lands while a round finds nothing (its
+            # SELECT ran just before) must still wake the next round at once, not after the poll interval.
+            self._wake.clear()
             try:
                 await self._ensure_producer()
                 await self.follow_broker_instance()
@@ -177,7 +180,6 @@ class OutboxRelay:
                 backoff = 0.2
                 if sent:
                     continue
-                self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._poll)
                 except TimeoutError:
@@ -276,6 +278,11 @@ class OutboxRelay:
             rows = (await session.execute(stmt)).all()
             if not rows:
                 return 0
+            if not self._db.is_postgres:
+                # SQLite: the service has one connection and this relay is its outbox's only one: give the
+                # connection back while the broker acknowledges (a round trip) instead of holding up requests
+                # and consumers; the UPDATE below takes it again.
+                await session.commit()
             futures = []
             for row in rows:
                 value = json.dumps(row.payload, separators=(",", ":")).encode()
