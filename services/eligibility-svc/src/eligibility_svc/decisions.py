@@ -68,11 +68,25 @@ def _rule_set(record: RuleSetRecord) -> engine.RuleSet:
     return engine.RuleSet.model_validate(record.document)
 
 
+# Rule sets are never changed once stored, so each is parsed once per process. Keyed by version and the moment it
+# was stored: another database (a test's, a re-created one) holding the same version is another key.
+_PARSED: dict[tuple[int, datetime], engine.RuleSet] = {}
+
+
 async def rule_set_in_force(uow: UnitOfWork, as_of: date) -> engine.RuleSet:
-    record = await RuleSets(uow.session).in_force(as_of)
-    if record is None:
+    """The rule set in force on `as_of`. Asked of the database every time (another replica may have added one),
+    but only its key: deciding a referral need not load and validate the whole document again."""
+    rule_sets = RuleSets(uow.session)
+    key = await rule_sets.in_force_key(as_of)
+    if key is None:
         raise NoRuleSetInForce(as_of)
-    return _rule_set(record)
+    parsed = _PARSED.get(key)
+    if parsed is None:
+        record = await rule_sets.get(key[0])
+        if record is None:  # removed between the two reads: rule sets are never removed, but be exact
+            raise NoRuleSetInForce(as_of)
+        parsed = _PARSED[key] = _rule_set(record)
+    return parsed
 
 
 async def rule_set_version(uow: UnitOfWork, version: int) -> engine.RuleSet:

@@ -40,6 +40,17 @@ class RuleSets:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def in_force_key(self, as_of: date) -> tuple[int, datetime] | None:
+        """As `in_force`, but only (version, created_at): enough to find an already parsed rule set."""
+        stmt = (
+            select(RuleSetRecord.version, RuleSetRecord.created_at)
+            .where(RuleSetRecord.effective_from <= as_of)
+            .order_by(RuleSetRecord.effective_from.desc(), RuleSetRecord.version.desc())
+            .limit(1)
+        )
+        row = (await self.session.execute(stmt)).first()
+        return None if row is None else (row.version, row.created_at)
+
 
 class Decisions:
     def __init__(self, session: AsyncSession) -> None:
