@@ -10,6 +10,15 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSetti
 
 DEV_ISSUER = "eoc-dev"
 
+# The hops of POST /referrals → decision visible: eligibility-svc reads referral.created/.updated, referral-svc reads
+# eligibility.decided. Only these two consumers fetch with a short wait; finance and outcomes read referral.created
+# too, but nothing waits on them, and every consumer that fetches often costs idle CPU in it and in the broker
+# (measured in docs/performance.md).
+DECISION_PATH_FETCH_WAIT_MS: dict[str, dict[str, int]] = {
+    "eligibility": {"referral.created": 10, "referral.updated": 10},
+    "referral": {"eligibility.decided": 10},
+}
+
 
 class ServiceSettings(BaseSettings):
     """What every service needs; each service subclasses it with its own `service_name` and env prefix."""
@@ -30,11 +39,10 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 3
     consumer_backoff_seconds: float = 0.2
     consumer_fetch_wait_ms: int = 100
-    # Tansu answers a fetch only when its wait expires, so a hop waits up to this long; the topics on the
-    # referral → decision path wait less (EOC_CONSUMER_FETCH_WAIT_MS_BY_TOPIC='{"topic": ms}'); see docs/performance.md.
-    consumer_fetch_wait_ms_by_topic: dict[str, int] = {
-        "referral.created": 20, "referral.updated": 20, "eligibility.decided": 20,
-    }
+    # Tansu answers a fetch only when its wait expires, so a hop waits up to this long. The consumers on the
+    # referral → decision path wait less (DECISION_PATH_FETCH_WAIT_MS, unless EOC_CONSUMER_FETCH_WAIT_MS_BY_TOPIC=
+    # '{"topic": ms}' is set); see docs/performance.md.
+    consumer_fetch_wait_ms_by_topic: dict[str, int] = {}
     # Replicas of one service share a consumer group; separate deployments (or test instances) must not.
     consumer_group_suffix: str = ""
     run_consumers: bool = True
@@ -64,6 +72,12 @@ class ServiceSettings(BaseSettings):
         own = EnvSettingsSource(settings_cls, env_prefix=f"EOC_{cls.service_name.upper()}_")
         platform = EnvSettingsSource(settings_cls, env_prefix="EOC_")
         return (init_settings, own, platform, file_secret_settings)
+
+    @model_validator(mode="after")
+    def _decision_path_waits_less(self) -> ServiceSettings:
+        if "consumer_fetch_wait_ms_by_topic" not in self.model_fields_set:
+            self.consumer_fetch_wait_ms_by_topic = dict(DECISION_PATH_FETCH_WAIT_MS.get(self.service_name, {}))
+        return self
 
     @model_validator(mode="after")
     def _refuse_development_key_in_production(self) -> ServiceSettings:
