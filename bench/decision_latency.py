@@ -4,6 +4,11 @@ Run: .venv/bin/python bench/decision_latency.py [--rates 10,50] [--seconds 10] [
 Referrals arrive open-loop at each rate (families and children made beforehand); each is read on GET as soon as
 its `referral.updated` (status from the decision) is on the broker. Prints p50/p95/p99 per rate, and the hello endpoint of the same run for
 scale. Goal: p99 ≤ 100 ms at 10/s and ≤ 250 ms at 50/s.
+
+With `--hops` it also prints where the time went, from when each event was seen on the broker: POST answered →
+`referral.created` (referral-svc's relay) → `eligibility.decided` (eligibility-svc's consumer, decision, relay) →
+`referral.updated` (referral-svc's consumer, update, relay) → GET. Seen through one more consumer (5 ms fetch wait),
+so each point is up to 5 ms late.
 """
 
 from __future__ import annotations
@@ -35,20 +40,26 @@ async def _prepare(client: httpx.AsyncClient, n: int) -> list[tuple[str, str]]:
     return out
 
 
+HOPS = ("referral.created", "eligibility.decided", "referral.updated")
+
+
 class Decisions:
     """Watches `referral.updated` on the broker, so each referral is read on GET once its decision has been
-    applied, instead of polling it (polling at 50/s would itself be the load measured)."""
+    applied, instead of polling it (polling at 50/s would itself be the load measured); with `hops`, notes when
+    each event of the path was first seen."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, hops: bool = False) -> None:
         self.bootstrap = bootstrap
+        self.topics = HOPS if hops else HOPS[-1:]
         self.seen: dict[str, asyncio.Event] = {}
+        self.at: dict[tuple[str, str], float] = {}
         self._task: asyncio.Task[None] | None = None
 
     def event(self, referral_id: str) -> asyncio.Event:
         return self.seen.setdefault(referral_id, asyncio.Event())
 
     async def __aenter__(self) -> Decisions:
-        self.consumer = AIOKafkaConsumer("referral.updated", bootstrap_servers=self.bootstrap,
+        self.consumer = AIOKafkaConsumer(*self.topics, bootstrap_servers=self.bootstrap,
                                          auto_offset_reset="latest", fetch_max_wait_ms=5, enable_auto_commit=False)
         await self.consumer.start()
         self._task = asyncio.create_task(self._pump())
@@ -56,7 +67,10 @@ class Decisions:
 
     async def _pump(self) -> None:
         async for msg in self.consumer:
-            self.event(json.loads(msg.value)["data"]["referral_id"]).set()
+            referral_id = json.loads(msg.value)["data"]["referral_id"]
+            self.at.setdefault((referral_id, msg.topic), time.perf_counter())
+            if msg.topic == HOPS[-1]:
+                self.event(referral_id).set()
 
     async def __aexit__(self, *exc: object) -> None:
         if self._task:
@@ -65,13 +79,14 @@ class Decisions:
 
 
 async def _one(client: httpx.AsyncClient, decisions: Decisions, family_id: str, child_id: str,
-               timeout: float = 30.0) -> float:
+               hops: list[list[float]], timeout: float = 30.0) -> float:
     t0 = time.perf_counter()
     try:
         r = await client.post("/referrals", json=referral_body(family_id, [child_id]))
     except httpx.TransportError:
         return float("inf")
     r.raise_for_status()
+    answered = time.perf_counter()
     rid = r.json()["id"]
     try:
         await asyncio.wait_for(decisions.event(rid).wait(), timeout)
@@ -79,16 +94,26 @@ async def _one(client: httpx.AsyncClient, decisions: Decisions, family_id: str, 
         return float("inf")
     while time.perf_counter() - t0 < timeout:
         if (await client.get(f"/referrals/{rid}")).json().get("eligibility"):
-            return (time.perf_counter() - t0) * 1000
+            done = time.perf_counter()
+            points = [t0, answered, *(decisions.at.get((rid, topic)) for topic in decisions.topics), done]
+            if len(decisions.topics) == len(HOPS) and all(p is not None for p in points):
+                hops.append([(b - a) * 1000 for a, b in zip(points, points[1:])])  # type: ignore[operator]
+            return (done - t0) * 1000
         await asyncio.sleep(0.01)
     return float("inf")
 
 
-async def run_rate(base: str, bootstrap: str, social: str, rate: float, seconds: float) -> list[float]:
+HOP_NAMES = ("POST answered", "→ referral.created", "→ eligibility.decided", "→ referral.updated", "→ GET shows it")
+
+
+async def run_rate(base: str, bootstrap: str, social: str, rate: float, seconds: float,
+                   hops: list[list[float]] | None = None) -> list[float]:
     n = int(rate * seconds)
+    watch_hops = hops is not None
+    hops = [] if hops is None else hops
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {social}"}, timeout=30,
-                                 limits=limits) as client, Decisions(bootstrap) as decisions:
+                                 limits=limits) as client, Decisions(bootstrap, hops=watch_hops) as decisions:
         cases = await _prepare(client, n)
         await asyncio.sleep(1.0)  # let the children's events settle
         tasks = []
@@ -97,7 +122,7 @@ async def run_rate(base: str, bootstrap: str, social: str, rate: float, seconds:
             delay = start + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(_one(client, decisions, family_id, child_id)))
+            tasks.append(asyncio.create_task(_one(client, decisions, family_id, child_id, hops)))
         return sorted(await asyncio.gather(*tasks))
 
 
@@ -111,6 +136,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--ref", help="run a git commit's code (e.g. main) instead of the working tree")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for `eoc up` (e.g. settings)")
+    parser.add_argument("--hops", action="store_true", help="also print the time of each hop of the path")
     args = parser.parse_args()
     env = dict(e.split("=", 1) for e in args.env)
     hello = hello_rps(5)
@@ -119,9 +145,13 @@ def main() -> None:
         social = token(data_dir, "social_worker")
         bootstrap = re.search(r"broker on (\S+);", (data_dir / "eoc.log").read_text()).group(1)  # type: ignore[union-attr]
         for rate in (float(r) for r in args.rates.split(",")):
-            lat = asyncio.run(run_rate(base, bootstrap, social, rate, args.seconds))
+            hops: list[list[float]] = []
+            lat = asyncio.run(run_rate(base, bootstrap, social, rate, args.seconds, hops if args.hops else None))
             print(f"{rate:g} referrals/s, {len(lat)} referrals: p50 {statistics.median(lat):.0f} ms, "
                   f"p95 {pct(lat, 95):.0f} ms, p99 {pct(lat, 99):.0f} ms, max {lat[-1]:.0f} ms", flush=True)
+            for name, values in zip(HOP_NAMES, zip(*hops)):
+                ordered = sorted(values)
+                print(f"  {name:24} p50 {statistics.median(ordered):6.0f} ms  p99 {pct(ordered, 99):6.0f} ms", flush=True)
 
 
 if __name__ == "__main__":
