@@ -1,4 +1,4 @@
-"""Benchmark: single partner feed events (and family / child creation) per second, as a share of a hello endpoint.
+"""Benchmark: single partner feed events (and family, child and referral creation) per second, as a share of a hello endpoint.
 
 Run: .venv/bin/python bench/feed_throughput.py [--seconds 10] [--compare REF] [--modes allinone,distributed]
 Each request is a new partner event (new external_id) for a child that exists, `wrk -t1 -c16`.
@@ -44,6 +44,16 @@ CHILD_LUA = textwrap.dedent(
     """
 )
 
+REFERRAL_LUA = textwrap.dedent(
+    """
+    wrk.method = "POST"
+    wrk.headers["Content-Type"] = "application/json"
+    wrk.headers["Authorization"] = "Bearer %(token)s"
+    wrk.body = '{"family_id":"%(family_id)s","child_ids":["%(child_id)s"],"referred_on":"2024-05-01",'
+      .. '"source":"legal_planning_meeting","risk_factors":["behaviour"],"threshold_for_removal_met":true}'
+    """
+)
+
 
 def measure(mode: str, env: dict[str, str], seconds: int, hello_url: str, label: str) -> dict[str, float]:
     import uuid
@@ -55,16 +65,18 @@ def measure(mode: str, env: dict[str, str], seconds: int, hello_url: str, label:
             target = f"http://127.0.0.1:{service_ports(data_dir)['referral']}"
         social = token(data_dir, "social_worker")
         police = token(data_dir, "partner_feed", "police")
-        family_id, _child_id, la_child_id = make_child(base, social)
+        family_id, child_id, la_child_id = make_child(base, social)
         wrk(target + "/referrals/feeds/police/events", seconds=2, script=feed_script(police, la_child_id))  # warm-up
         for name, script in (
             ("feed event", feed_script(police, la_child_id)),
             ("family", FAMILY_LUA % {"token": social, "prefix": uuid.uuid4().hex[:8]}),
             ("child", CHILD_LUA % {"token": social, "prefix": uuid.uuid4().hex[:8], "family_id": family_id}),
+            # every referral is decided by eligibility-svc and read by the others: the whole platform's work
+            ("referral", REFERRAL_LUA % {"token": social, "family_id": family_id, "child_id": child_id}),
         ):
             # The hello endpoint right before each figure: the machine's load moves within a run.
             hello = wrk(hello_url, seconds=max(3, seconds // 2))["rps"]
-            r = wrk(target + "/", seconds=seconds, script=script)
+            r = wrk(target + ("/referrals" if name == "referral" else "/"), seconds=seconds, script=script)
             results[name] = r["rps"]
             print(f"[{label}] {mode:11s} {name:10s}: {ratio(r['rps'], hello)}, mean {r['mean_ms']:.1f} ms"
                   + (f", {r['non2xx']:.0f} non-2xx" if r["non2xx"] else ""), flush=True)
