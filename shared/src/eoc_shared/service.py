@@ -140,6 +140,9 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class RequestContext:
     """The one pure ASGI middleware at a service's edge: a request id on every request and response, the SERVER
     span, the HTTP metrics per route template and one access-log line without query strings.
@@ -191,7 +194,7 @@ class RequestContext:
             await self.app(scope, receive, _send)
         finally:
             elapsed = time.perf_counter() - started
-            method = scope["method"]
+            method = scope["method"] if scope["method"] in _METHODS else "_OTHER"  # labels stay bounded
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             count, duration = self._instruments(method, route, status)
             count.inc()
