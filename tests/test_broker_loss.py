@@ -116,10 +116,6 @@ async def _post_referrals(platform: Platform, sw: dict[str, str], families: list
     return list(await asyncio.gather(*(one(i, f, c) for i, (f, c) in enumerate(families))))
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "issue 13: passed 5 of 6 runs after the metadata fix (a consumer group assigned from a restarted broker's "
-    "passing one-partition view); one loaded run still missed a decision shown in referral-svc. Runs every "
-    "time; reported as XPASS when it holds."))
 async def test_referrals_posted_across_a_broker_kill_are_all_decided_and_projected_once(supervised, auth) -> None:
     from eligibility_svc.db.models import DecisionRecord
     from finance_svc.db.models import ProjectionVersion
