@@ -1,13 +1,15 @@
 """Seconds from `eoc up` to all four readyz 200 (all-in-one on SQLite; `--distributed` for PostgreSQL).
 
 Goal: ≤ 5 s on the development machine. Runs cold starts on fresh data dirs, then warm starts on the
-first one's data. The machine is shared: each figure comes with the CPU seconds `eoc up` itself used
-until ready (steadier than wall time under load), and with the start-up of a FastAPI hello app (one
-uvicorn process, from spawn to its first 200) measured in the same run.
+first one's data. The machine is shared: each figure comes with the CPU seconds that `eoc up` and its
+children (the broker; in distributed mode the service processes too) used until ready, steadier than
+wall time, and with the start-up of a FastAPI hello app (one uvicorn process, from spawn to its first
+200) measured in the same run.
 
 Run: .venv/bin/python bench/startup.py [--runs 3] [--distributed] [--compare REF]
 `--compare REF` measures a git commit (e.g. main) too, alternating with the working tree run by run,
-so both see the same load.
+so both see the same load; REF may also be the directory of a checkout (one whose bytecode was compiled,
+as `make install` does, for a like-for-like figure).
 """
 
 from __future__ import annotations
@@ -25,16 +27,22 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import HELLO_APP, checkout, free_port  # noqa: E402
+from _common import HELLO_APP, checkout, free_port, src_path  # noqa: E402
 
 EOC = Path(sys.executable).parent / "eoc"
 PREFIXES = ("referrals", "eligibility", "outcomes", "finance")
 
 
 def _cpu(pid: int) -> float:
-    """User + system seconds of a process and of its children waited for so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    """User + system seconds of a process and all its descendants so far (the broker, and in distributed
+    mode the services, the dashboard and nginx)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = [int(c) for t in Path(f"/proc/{pid}/task").iterdir()
+                    for c in (t / "children").read_text().split()]
+    except OSError:  # exited meanwhile
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK") + sum(_cpu(c) for c in children)
 
 
 def _until_ready(process: subprocess.Popen[bytes], urls: list[str], started: float, timeout: float) -> tuple[float, float]:
@@ -66,7 +74,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def seconds_to_ready(data_dir: Path, distributed: bool, env: dict[str, str], timeout: float = 120) -> tuple[float, float]:
-    """(seconds, CPU seconds of the `eoc up` process) from the command to all four readyz 200."""
+    """(seconds, CPU seconds of `eoc up` and its children) from the command to all four readyz 200."""
     port = free_port()
     argv = [str(EOC), "up", "--port", str(port), "--data-dir", str(data_dir)]
     if distributed:
@@ -127,7 +135,11 @@ def main() -> None:
     args = parser.parse_args()
     mode = "distributed" if args.distributed else "all-in-one"
     with tempfile.TemporaryDirectory(prefix="eoc-bench-startup-") as tmp:
-        with checkout(args.compare) as base_env:
+        compare_dir = Path(args.compare) if args.compare and Path(args.compare).is_dir() else None
+        with checkout(None if compare_dir else args.compare) as base_env:
+            if compare_dir:
+                base_env = {"PYTHONPATH": f"{src_path(compare_dir)}{os.pathsep}{compare_dir / 'dashboard' / 'src'}",
+                            "EOC_GATEWAY_CONF": str(compare_dir / "deploy" / "gateway" / "nginx.conf")}
             subjects = [("this tree", {}, "t")] + ([(args.compare, base_env, "b")] if args.compare else [])
             cold: dict[str, list[tuple[float, float]]] = {label: [] for label, _e, _t in subjects}
             warm: dict[str, list[tuple[float, float]]] = {label: [] for label, _e, _t in subjects}
