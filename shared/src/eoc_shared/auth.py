@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Request
+from fastapi.security import HTTPBearer
 
 from eoc_shared.errors import Forbidden, Unauthorized
 from eoc_shared.settings import ServiceSettings
@@ -195,26 +194,39 @@ class TokenVerifier:
         return principal, float(claims["exp"])
 
 
-_bearer = HTTPBearer(auto_error=False)
+class BearerPrincipal(HTTPBearer):
+    """The whole token check of a request as one dependency: bearer header, verified token (cached), scopes.
 
+    It was three nested dependencies (HTTPBearer → current_principal → the scope check) that FastAPI solved
+    one by one on every request. Still an `HTTPBearer` under that name, so the OpenAPI document is unchanged.
+    `check(principal, request)` may refuse further (e.g. a partner posting to another partner's feed).
+    """
 
-async def current_principal(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise Unauthorized("a bearer token is required")
-    verifier: TokenVerifier = request.app.state.runtime.verifier  # Starlette's app state is untyped
-    principal = verifier.verify(credentials.credentials)
-    request.state.principal = principal
-    return principal
+    def __init__(self, scopes: tuple[Scope, ...] = (),
+                 check: Callable[[Principal, Request], None] | None = None) -> None:
+        super().__init__(auto_error=False, scheme_name="HTTPBearer")
+        self.scopes = scopes
+        self.check = check
 
-
-def requires(*scopes: Scope) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that lets the request through when the token's role has any of `scopes`."""
-
-    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-        if not any(principal.can(s) for s in scopes):
-            raise Forbidden(f"the role {principal.role.value} may not do this (needs {' or '.join(scopes)})")
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]  # answers the principal
+        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthorized("a bearer token is required")
+        verifier: TokenVerifier = request.app.state.runtime.verifier  # Starlette's app state is untyped
+        principal = verifier.verify(token)
+        request.state.principal = principal
+        if self.scopes and not any(principal.can(s) for s in self.scopes):
+            raise Forbidden(f"the role {principal.role.value} may not do this (needs {' or '.join(self.scopes)})")
+        if self.check is not None:
+            self.check(principal, request)
         return principal
 
-    return dependency
+
+#: any valid token, whatever its role (the endpoint decides)
+current_principal = BearerPrincipal()
+
+
+def requires(*scopes: Scope, check: Callable[[Principal, Request], None] | None = None) -> BearerPrincipal:
+    """A dependency that lets the request through when the token's role has any of `scopes` (and `check`
+    does not refuse it); answers the token's principal."""
+    return BearerPrincipal(scopes, check)

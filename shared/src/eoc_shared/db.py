@@ -94,7 +94,40 @@ def make_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True)
+    engine = create_async_engine(url, pool_size=10, max_overflow=10, hide_parameters=True)
+    _ping_when_idle(engine)
+    return engine
+
+
+#: a pooled connection unused for longer than this is checked before it is handed out
+IDLE_PING_SECONDS = 5.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """`pool_pre_ping`, but only for a connection that sat idle in the pool (IDLE_PING_SECONDS).
+
+    The asyncpg ping is three round trips (BEGIN, `;`, ROLLBACK), as many as a whole small request makes;
+    pinged on every checkout it doubled them. A connection in steady use proves itself; one that waited may
+    have been cut (a database restart, a proxy's idle timeout) and is replaced before anyone sees it. One
+    that breaks in use is still answered 503 and the pool's connections are refreshed (disconnect handling).
+    """
+    import time
+
+    from sqlalchemy import exc
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info["eoc_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _handed_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("eoc_idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_PING_SECONDS:
+            return  # new, or in use a moment ago
+        try:
+            dbapi_conn.ping()
+        except Exception as error:  # noqa: BLE001 - any failure means: not this connection
+            raise exc.DisconnectionError() from error  # the pool retries with a fresh one
 
 
 class Database:

@@ -1,7 +1,7 @@
 """What operators need from every service, wired in one place: 503 on outages, traces, metrics, dead letters.
 
 `attach(runtime)` gives the runtime its outage episodes and dead-letter table; `instrument(app, runtime)`
-adds the outage handlers, the ops-only dead-letter API, HTTP metrics per route template and tracing.
+adds the outage handlers (HTTP metrics and server spans: the edge middleware in eoc_shared.service).
 `refresh_gauges(runtime)` brings the scrape-time gauges up to date (outbox, DLQ, pool, consumer lag).
 """
 
@@ -21,8 +21,6 @@ from eoc_shared.metrics import (
     CONSUMER_LAG,
     DB_POOL_IN_USE,
     DLQ_DEPTH,
-    HTTP_DURATION,
-    HTTP_REQUESTS,
     OUTBOX_BACKLOG,
     OUTBOX_OLDEST_AGE,
 )
@@ -62,40 +60,12 @@ def ops_router(runtime: ServiceRuntime) -> APIRouter:
 
 
 def instrument(app: FastAPI, runtime: ServiceRuntime) -> None:
+    """The outage handlers; the HTTP metrics and server spans are made by the service's edge middleware
+    (eoc_shared.service.RequestContext), in one layer with the request id and the access log."""
     from eoc_shared.errors import install_outage_handlers
 
     app.state.outages = runtime.outages
     install_outage_handlers(app)
-    tracing.instrument_app(app, runtime.name)
-    app.add_middleware(HttpMetrics, service=runtime.name)
-
-
-class HttpMetrics:
-    """Pure ASGI middleware: request count and duration per route template (no ids in labels, ever)."""
-
-    def __init__(self, app: Any, service: str) -> None:
-        self.app = app
-        self.service = service
-
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = {"code": 500}
-
-        async def _send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, _send)
-        finally:
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
-            method = scope.get("method", "GET")
-            HTTP_REQUESTS.labels(self.service, method, route, f"{status['code'] // 100}xx").inc()
-            HTTP_DURATION.labels(self.service, method, route).observe(time.perf_counter() - started)
 
 
 async def metrics_access(request: Request) -> None:

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from eoc_shared import operability
+from eoc_shared import operability, tracing
 from eoc_shared.auth import TokenVerifier
 from eoc_shared.db import Database, UnitOfWork
 from eoc_shared.errors import install_error_handlers
@@ -27,6 +27,7 @@ from eoc_shared.events.envelope import source_of
 from eoc_shared.events.instance import BrokerWatch
 from eoc_shared.jobs import Job
 from eoc_shared.logging import configure_logging
+from eoc_shared.metrics import HTTP_DURATION, HTTP_REQUESTS
 from eoc_shared.migrations import upgrade_to_head
 from eoc_shared.outage import OutageEpisodes
 from eoc_shared.settings import ServiceSettings
@@ -147,36 +148,69 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class RequestContext:
-    """Pure ASGI middleware: a request id on every request and response, one access-log line without query strings."""
+    """The one pure ASGI middleware at a service's edge: a request id on every request and response, the SERVER
+    span, the HTTP metrics per route template and one access-log line without query strings.
+
+    One wrapper instead of three (request id, metrics, the contrib OpenTelemetry middleware): each layer
+    wrapped `send` again and ran its own try/finally, and the contrib one matched every route a second time
+    per request to name its span.
+    """
 
     def __init__(self, app: Any, service: str) -> None:
         self.app = app
         self.service = service
+        self._metrics: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _instruments(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        """The labelled counter and histogram children, looked up once per (method, route, status class)."""
+        key = (method, route, status // 100)
+        found = self._metrics.get(key)
+        if found is None:
+            found = self._metrics[key] = (HTTP_REQUESTS.labels(self.service, method, route, f"{status // 100}xx"),
+                                          HTTP_DURATION.labels(self.service, method, route))
+        return found
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        incoming = ""
+        for name, value in scope.get("headers") or ():
+            if name == b"x-request-id":
+                incoming = value.decode("latin-1")
+                break
         request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else str(uuid.uuid4())
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
-        status = {"code": 500}
+        status = 500
+        header = (b"x-request-id", request_id.encode("latin-1"))
 
         async def _send(message: dict[str, Any]) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
+                status = message["status"]
+                message.setdefault("headers", []).append(header)
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id, service=self.service):
-            try:
-                await self.app(scope, receive, _send)
-            finally:
-                log.info("http.request", method=scope["method"], path=scope["path"], status=status["code"],
-                         ms=round((time.perf_counter() - started) * 1000, 1))
+        span = tracing.server_span(scope, self.service)
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id, service=self.service)
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            elapsed = time.perf_counter() - started
+            method = scope["method"] if scope["method"] in _METHODS else "_OTHER"  # labels stay bounded
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            count, duration = self._instruments(method, route, status)
+            count.inc()
+            duration.observe(elapsed)
+            log.info("http.request", method=method, path=scope["path"], status=status, ms=round(elapsed * 1000, 1))
+            structlog.contextvars.reset_contextvars(**tokens)
+            if span is not None:
+                tracing.end_server_span(span, scope, status)
 
 
 def health_router(prefix: str) -> APIRouter:
@@ -230,6 +264,9 @@ def create_service_app(
         openapi_url=f"{prefix}/openapi.json",
         redoc_url=None,
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry layer stays off: RequestContext makes the one server span per request, and
+        # FastAPI's would add spans per dependency, endpoint and serialisation (and keep the body for processors).
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.runtime = runtime
     install_error_handlers(app)
@@ -238,5 +275,6 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     operability.instrument(app, runtime)
+    tracing.configure_tracing(runtime.name)
     app.add_middleware(RequestContext, service=runtime.name)
     return app

@@ -49,39 +49,61 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer(_TRACER_NAME)
 
 
-def _server_hook(service: str) -> Any:
-    def hook(span: Any, scope: dict[str, Any]) -> None:
-        if span is not None and span.is_recording():
-            span.set_attribute("eoc.service", service)
-        _strip_query(span, scope)
-
-    return hook
+#: paths that get no server span (probes and scrapes would drown the traces)
+UNTRACED_SUFFIXES = ("/healthz", "/readyz", "/metrics")
 
 
-def _strip_query(span: Any, scope: dict[str, Any]) -> None:
-    """Query strings may carry ids lists or searches; a span keeps the path template only."""
-    if span is not None and span.is_recording():
-        route = scope.get("route")
-        template = getattr(route, "path", None)
-        for attr in ("http.target", "url.query", "http.url", "url.full"):
-            span.set_attribute(attr, "")
-        if template:
-            span.set_attribute("http.route", template)
+def server_span(scope: dict[str, Any], service: str) -> tuple[Any, object] | None:
+    """Start the SERVER span of an HTTP request and make it current; answers (span, token) for `end_server_span`.
 
-
-def instrument_app(app: Any, service: str) -> None:
-    """FastAPI server spans (health and metrics excluded)."""
-    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-
-    configure_tracing(service)
-    FastAPIInstrumentor.instrument_app(
-        app, excluded_urls="healthz,readyz,metrics", server_request_hook=_server_hook(service),
-        exclude_spans=["receive", "send"],
+    Done here, once, instead of by the contrib ASGI instrumentation, which matched every route again per request
+    to name its span and recorded the URL and query string only to blank them. The span is named after the
+    route template once the router has matched it (`end_server_span`); attributes are ids and codes only.
+    """
+    path: str = scope["path"]
+    if path.endswith(UNTRACED_SUFFIXES):
+        return None
+    carrier = {k.decode("latin-1"): v for k, v in scope.get("headers") or () if k in (b"traceparent", b"tracestate")}
+    parent = _context_of(carrier) if carrier else None
+    method = scope.get("method", "GET")
+    span = _server_tracer().start_span(
+        method, context=parent, kind=SpanKind.SERVER,
+        attributes={"http.request.method": method, "eoc.service": service},
     )
+    token = otel_context.attach(trace.set_span_in_context(span, parent))
+    return span, token
+
+
+def end_server_span(started: tuple[Any, object], scope: dict[str, Any], status: int) -> None:
+    span, token = started
+    try:
+        template = getattr(scope.get("route"), "path", None)
+        if template:
+            span.update_name(f"{scope.get('method', 'GET')} {template}")
+            span.set_attribute("http.route", template)
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            span.set_status(Status(StatusCode.ERROR))
+        span.end()
+    finally:
+        otel_context.detach(token)  # type: ignore[arg-type]  # the token attach() gave
+
+
+_tracer_cache: dict[int, trace.Tracer] = {}
+
+
+def _server_tracer() -> trace.Tracer:
+    """The tracer of the current provider, looked up once per provider rather than per request."""
+    provider = trace.get_tracer_provider()
+    found = _tracer_cache.get(id(provider))
+    if found is None:
+        found = _tracer_cache[id(provider)] = provider.get_tracer(_TRACER_NAME)
+    return found
 
 
 def instrument_engine(engine: Any, service: str) -> None:
-    """Client spans for SQL: the statement text with its placeholders, never the parameters.
+    """Client spans for SQL, inside the span of a request or a message: the statement text with its
+    placeholders, never the parameters.
 
     Done with SQLAlchemy's cursor events (the PyPI instrumentation does not yet support SQLAlchemy 2.1).
     """
@@ -93,16 +115,17 @@ def instrument_engine(engine: Any, service: str) -> None:
 
     @event.listens_for(sync_engine, "before_cursor_execute")
     def _start(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+        if context is None or not trace.get_current_span().get_span_context().is_valid:
+            # Outside any request or message (the relay's and the jobs' polling): a root span per statement
+            # would be noise in the traces and work on every poll.
+            return
         operation = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
         span = tracer().start_span(
             f"{operation} {system}", kind=SpanKind.CLIENT,
             attributes={"db.system": system, "db.statement": statement[:2000], "db.operation": operation,
                         "eoc.service": service},
         )
-        if context is not None:
-            context._eoc_span = span
-        else:
-            span.end()
+        context._eoc_span = span
 
     @event.listens_for(sync_engine, "after_cursor_execute")
     def _end(_conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:

@@ -36,5 +36,6 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
         # fixed paths before /{referral_id}: the reports, the audit router and pre-proceedings
         routers=[reports_router, audit_router("/referrals", AuditLog, known=child_known), pre_proceedings_router, router],
     )
-    app.state.feed_group = GroupCommit(runtime.uow)
+    # PostgreSQL: a few group transactions in flight; SQLite has one writer whatever we do.
+    app.state.feed_group = GroupCommit(runtime.uow, writers=4 if runtime.db.is_postgres else 1)
     return app

@@ -59,13 +59,11 @@ class FamilyChanges(_Changes):
 
 
 async def register_family(uow: UnitOfWork, data: NewFamily, acting: Acting) -> Family:
-    families = Families(uow.session)
-    if await families.by_reference(data.la_reference) is not None:
-        raise Conflict(f"a family with la_reference {data.la_reference!r} is already registered", field="la_reference")
+    """The unique index answers whether the la_reference is taken: one round trip, not a look-up first."""
     now = utcnow()
     family = Family(id=uuid.uuid4(), created_at=now, created_by=acting.actor, updated_at=now, **asdict(data))
     uow.session.add(family)
-    await _flush_unique(uow, "la_reference", "a family with this la_reference is already registered")
+    await _flush_unique(uow, "la_reference", f"a family with la_reference {data.la_reference!r} is already registered")
     return family
 
 
@@ -141,15 +139,21 @@ async def add_child(uow: UnitOfWork, family_id: uuid.UUID, data: NewChild, actin
     problem = placement_problem(CareStatus(data.legal_status.value, data.placement_type))
     if problem:
         raise Invalid(problem, field="placement_type")
-    children = Children(uow.session)
-    if await children.by_la_child_id(data.la_child_id) is not None:
-        raise Conflict(f"a child with la_child_id {data.la_child_id!r} is already registered", field="la_child_id")
-    if data.nhs_number and await children.by_nhs_number(data.nhs_number) is not None:
-        raise Conflict("a child with this NHS number is already registered", field="nhs_number")
     now = utcnow()
     child = Child(id=uuid.uuid4(), family_id=family.id, created_at=now, updated_at=now, **asdict(data))
     uow.session.add(child)
-    await _flush_unique(uow, "la_child_id", "a child with this la_child_id or NHS number is already registered")
+    try:
+        # The unique indexes answer whether la_child_id or the NHS number is taken: no look-ups first.
+        await uow.session.flush()
+    except IntegrityError as exc:
+        await uow.rollback()
+        children = Children(uow.session)
+        if await children.by_la_child_id(data.la_child_id) is not None:
+            raise Conflict(f"a child with la_child_id {data.la_child_id!r} is already registered",
+                           field="la_child_id") from exc
+        if data.nhs_number and await children.by_nhs_number(data.nhs_number) is not None:
+            raise Conflict("a child with this NHS number is already registered", field="nhs_number") from exc
+        raise Conflict("a child with this la_child_id or NHS number is already registered", field="la_child_id") from exc
     AuditLog(uow.session).record(acting, "child.created", [child.id])
     return child
 

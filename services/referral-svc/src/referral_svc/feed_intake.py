@@ -134,25 +134,46 @@ async def _store(uow: UnitOfWork, rows: FeedRows, events: list[IncomingEvent], i
 
 
 class GroupCommit:
-    """Single feed events from concurrent requests, written together: while one transaction commits, the
+    """Single feed events from concurrent requests, written together: while a transaction commits, the
     events that arrive queue up and go in the next one. Each request is answered only after the
     transaction holding its event committed (a 202 still means committed, outbox included). When a
-    group's transaction fails, its events are retried one by one, so one event's failure is its own."""
+    group's transaction fails, its events are retried one by one, so one event's failure is its own.
 
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], max_group: int = 500) -> None:
+    `writers` transactions may be in flight at once: 1 on SQLite (one writer there anyway); on PostgreSQL a
+    few, so that one group's round trips to the server overlap the next group's instead of queueing behind
+    them. A second writer starts only when events are waiting and every writer is busy.
+    """
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], max_group: int = 500, writers: int = 1) -> None:
         self._uow_factory = uow_factory
         self._max_group = max_group
+        self._writers = max(1, writers)
         self._queue: list[tuple[IncomingEvent, asyncio.Future[Outcome]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._active = 0  # writers between their start and their last look at the queue
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def submit(self, event: IncomingEvent) -> Outcome:
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append((event, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._drain(), name="referral-feed-group-commit")
+        if self._active < self._writers:
+            self._active += 1
+            task = asyncio.create_task(self._drain(), name="referral-feed-group-commit")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return await asyncio.shield(future)
 
     async def _drain(self) -> None:
+        try:
+            # One turn of the event loop first: requests parsed in the same turn join this group rather than
+            # wait for the next one.
+            await asyncio.sleep(0)
+            await self._write_queued()
+        finally:
+            # No await between the last empty look at the queue and this: a submit either sees this writer
+            # still active (and its event taken by the loop) or starts another.
+            self._active -= 1
+
+    async def _write_queued(self) -> None:
         while self._queue:
             group, self._queue = self._queue[:self._max_group], self._queue[self._max_group:]
             try:

@@ -239,12 +239,14 @@ async def close_intervention(
 # --------------------------------------------------------------------------------------------- partner feeds
 
 
-async def _partner_of_path(
-    source: str, principal: Annotated[Principal, Depends(requires(Scope.FEEDS_WRITE))]
-) -> Principal:
+def _own_feed(principal: Principal, request: Request) -> None:
+    source = request.path_params.get("source")
     if principal.source != source:
         raise Forbidden(f"this token is for the {principal.source or 'unnamed'} feed and may not post to {source}")
-    return principal
+
+
+#: a partner's token, posting to its own source's feed only (checked in the token dependency, before the body)
+PartnerOfPath = Annotated[Principal, Depends(requires(Scope.FEEDS_WRITE, check=_own_feed))]
 
 
 def _incoming(source: FeedSource, body: FeedEventIn, acting: Acting) -> IncomingEvent:
@@ -256,7 +258,7 @@ def _incoming(source: FeedSource, body: FeedEventIn, acting: Acting) -> Incoming
 
 @router.post("/feeds/{source}/events", status_code=status.HTTP_202_ACCEPTED, response_model=FeedAccepted)
 async def partner_event(
-    source: FeedSource, body: FeedEventIn, principal: Annotated[Principal, Depends(_partner_of_path)],
+    source: FeedSource, body: FeedEventIn, principal: PartnerOfPath,
     request: Request,
 ) -> FeedAccepted:
     """Accepted once per `external_id`; the answer never says whether a child matched. Answered after the
@@ -269,7 +271,7 @@ async def partner_event(
 
 @router.post("/feeds/{source}/events/batch", response_model=FeedBatchOut, response_model_exclude_none=True)
 async def partner_event_batch(
-    source: FeedSource, body: FeedBatchIn, uow: UoW, principal: Annotated[Principal, Depends(_partner_of_path)],
+    source: FeedSource, body: FeedBatchIn, uow: UoW, principal: PartnerOfPath,
     request: Request,
 ) -> JSONResponse:
     """1 to 1,000 events, each checked and accepted as by the single endpoint; results in the order sent.
