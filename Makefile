@@ -9,8 +9,17 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 .PHONY: install up test test-fast lint asyncapi bench clean
 
 NODE_STAMP := dashboard/node_modules/.installed
+BYTECODE_STAMP := $(VENV)/.bytecode
 
-install: $(STAMP) $(NODE_STAMP)
+install: $(STAMP) $(BYTECODE_STAMP) $(NODE_STAMP)
+	@$(VENV)/bin/python -m compileall -q -j 0 shared/src runner/src dashboard/src services/*/src >/dev/null
+
+# Every module compiled to bytecode ahead (the venv once, the project's sources at each install: only what
+# changed): where PYTHONDONTWRITEBYTECODE is set, as in this machine's shells, Python never writes a .pyc,
+# so each process compiled every module it imported from source again — 40 % of `eoc up`'s start-up.
+$(BYTECODE_STAMP): $(STAMP)
+	@$(VENV)/bin/python -m compileall -q -j 0 $(VENV)/lib >/dev/null || true
+	@touch $(BYTECODE_STAMP)
 
 # The dashboard's assets (GOV.UK Frontend) and axe-core for its browser tests, exactly as the lock says.
 $(NODE_STAMP): dashboard/package.json dashboard/package-lock.json

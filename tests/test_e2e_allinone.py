@@ -34,8 +34,11 @@ def test_eoc_up_serves_the_slice_and_stops_cleanly(tmp_path: Path) -> None:
         [str(EOC), "up", "--port", str(port), "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "EOC_LOG_LEVEL": "WARNING"},
     )
+    started = time.monotonic()
     try:
         wait_ready(base, registry.PREFIXES, process=process)
+        # Printed, not asserted: the machine is shared (bench/startup.py measures it; goal ≤ 5 s).
+        print(f"all-in-one: eoc up → all four readyz 200 in {time.monotonic() - started:.1f} s")
         broker_pids = _children_of(process.pid)
         assert broker_pids, "the embedded broker runs as a child process"
         token = subprocess.run([str(EOC), "token", "--role", "social_worker", "--data-dir", str(data_dir)],

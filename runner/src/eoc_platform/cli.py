@@ -6,10 +6,11 @@ import argparse
 import os
 import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from eoc_platform import registry
-from eoc_shared.auth import Role
 
 
 class _StopRequested(Exception):
@@ -18,6 +19,30 @@ class _StopRequested(Exception):
 
 def _stop_requested(_signum: int, _frame: object) -> None:
     raise _StopRequested
+
+
+class _Roles:
+    """The role names for `eoc token --role`, read only when that option is parsed or its help shown (with a
+    metavar, argparse does not list them while building the parser): eoc_shared.auth imports FastAPI,
+    which `eoc up` should not wait for before starting the broker."""
+
+    def __iter__(self) -> Iterator[str]:
+        from eoc_shared.auth import Role
+
+        return iter([r.value for r in Role])
+
+    def __contains__(self, value: object) -> bool:
+        return value in list(self)
+
+
+def _import_platform() -> None:
+    """Import what `eoc up` runs; a failure shows again, with its traceback, at the import that follows."""
+    try:
+        import uvicorn  # noqa: F401
+
+        import eoc_platform.allinone  # noqa: F401
+    except Exception:  # noqa: BLE001, S110
+        pass
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -35,19 +60,28 @@ def _up(args: argparse.Namespace) -> int:
         print("eoc up: --replicas needs --distributed (all-in-one runs each service once)", file=sys.stderr)
         return 2
 
+    from eoc_shared.broker import BrokerSupervisor, EmbeddedBroker
+
+    data_dir = args.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # The platform's modules (seconds of CPU) are imported in a thread while this one starts the broker. Not
+    # the other way round: the broker dies with the thread that started it (PR_SET_PDEATHSIG is per thread).
+    importing = threading.Thread(target=_import_platform, name="import-platform", daemon=True)
+    importing.start()
+    broker = EmbeddedBroker(log_file=data_dir / "broker.log")
+    try:
+        broker.start()
+    finally:
+        importing.join()
+
     import uvicorn
 
     from eoc_platform.allinone import create_platform
     from eoc_shared.auth import ensure_dev_keypair
-    from eoc_shared.broker import BrokerSupervisor, EmbeddedBroker
     from eoc_shared.logging import configure_logging
 
     configure_logging()
-    data_dir = args.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
     ensure_dev_keypair(data_dir)
-    broker = EmbeddedBroker(log_file=data_dir / "broker.log")
-    broker.start()
     supervisor = BrokerSupervisor(broker)  # restarts it on the same address if it exits
     supervisor.start()
     print(f"eoc: broker on {broker.bootstrap}; platform on http://{args.host}:{args.port} (data in {data_dir})", flush=True)
@@ -119,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     mig.set_defaults(func=_migrate)
 
     tok = sub.add_parser("token", help="print a development bearer token (valid 1 hour)")
-    tok.add_argument("--role", required=True, choices=[r.value for r in Role])
+    tok.add_argument("--role", required=True, choices=_Roles(), metavar="ROLE", help="one of %(choices)s")
     tok.add_argument("--data-dir", type=Path, default=Path("./var"))
     tok.add_argument("--source", choices=["police", "health", "education", "youth_justice"])
     tok.add_argument("--subject", help="the actor named in the audit log (default: a generated id)")

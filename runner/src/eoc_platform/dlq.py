@@ -6,9 +6,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # imported by `eoc dlq` itself: `eoc up` builds this parser too and starts faster without
+    import httpx
 
 #: service name (the first part of a consumer's name) → its path prefix behind the gateway
 PREFIXES = {"referral": "/referrals", "eligibility": "/eligibility", "outcomes": "/outcomes", "finance": "/finance"}
@@ -75,6 +76,8 @@ def _replay(args: argparse.Namespace, client: httpx.Client) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    import httpx
+
     try:
         headers = {"Authorization": f"Bearer {_token(args)}"}
         with httpx.Client(base_url=args.url, headers=headers, timeout=60) as client:

@@ -11,12 +11,13 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
-from fastapi import FastAPI
-from sqlalchemy import MetaData
+if TYPE_CHECKING:  # the CLI imports this module first: FastAPI and SQLAlchemy come with the service, not before
+    from fastapi import FastAPI
+    from sqlalchemy import MetaData
 
-from eoc_shared.settings import ServiceSettings
+    from eoc_shared.settings import ServiceSettings
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,11 @@ class Service:
     @property
     def settings(self) -> type[ServiceSettings]:
         module = importlib.import_module(f"{self.package}.settings")
-        return cast(type[ServiceSettings], getattr(module, f"{self.name.capitalize()}Settings"))
+        return cast("type[ServiceSettings]", getattr(module, f"{self.name.capitalize()}Settings"))
 
     @property
     def create_app(self) -> Callable[..., FastAPI]:
-        return cast(Callable[..., FastAPI], importlib.import_module(f"{self.package}.app").create_app)
+        return cast("Callable[..., FastAPI]", importlib.import_module(f"{self.package}.app").create_app)
 
     @property
     def app_path(self) -> str:
@@ -52,7 +53,7 @@ class Service:
     @property
     def metadata(self) -> MetaData:
         """The tables its models declare, which its migrations must build."""
-        return cast(MetaData, importlib.import_module(f"{self.package}.db.models").Base.metadata)
+        return cast("MetaData", importlib.import_module(f"{self.package}.db.models").Base.metadata)
 
 
 SERVICES: tuple[Service, ...] = (

@@ -1,19 +1,30 @@
-"""Alembic, driven from the service itself so that every start migrates before serving."""
+"""Alembic, driven from the service itself so that every start migrates before serving.
+
+Alembic (with Mako and, in a development venv, Pygments) costs about a second of import at every start,
+so it is imported only when a database is behind: a start first compares the revisions stored in
+`alembic_version` with the heads of the script directory, read from the revision files' own
+`revision`/`down_revision` lines, and goes no further when they match.
+"""
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command, context
-from alembic.config import Config
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 
 def alembic_config(migrations_dir: Path, url: str | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir))
     if url:
@@ -26,12 +37,68 @@ _MIGRATING = asyncio.Lock()
 
 
 async def upgrade_to_head(engine: AsyncEngine, migrations_dir: Path) -> None:
+    if await at_head(engine, migrations_dir):
+        return
     async with _MIGRATING:
         await _upgrade_to_head(engine, migrations_dir)
 
 
+def script_heads(migrations_dir: Path) -> frozenset[str] | None:
+    """The head revisions of `migrations_dir/versions`, from each file's literal `revision` and
+    `down_revision` (None when a file does not state them plainly: then Alembic is asked)."""
+    versions = migrations_dir / "versions"
+    try:
+        return _script_heads(versions, versions.stat().st_mtime_ns)  # a file added or removed: read again
+    except OSError:
+        return None
+
+
+@functools.cache
+def _script_heads(versions: Path, _mtime_ns: int) -> frozenset[str] | None:
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in sorted(versions.glob("*.py")):
+        found: dict[str, Any] = {}
+        try:
+            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+                targets: list[ast.expr]
+                if isinstance(node, ast.AnnAssign) and node.value is not None:
+                    targets, value = [node.target], node.value
+                elif isinstance(node, ast.Assign):
+                    targets, value = node.targets, node.value
+                else:
+                    continue
+                for target in targets:
+                    if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                        found[target.id] = ast.literal_eval(value)
+        except (SyntaxError, ValueError, OSError):
+            return None
+        revision, down = found.get("revision"), found.get("down_revision")
+        if not isinstance(revision, str):
+            return None
+        revisions.add(revision)
+        parents.update([down] if isinstance(down, str) else (down or ()))
+    return frozenset(revisions - parents) or None
+
+
+async def at_head(engine: AsyncEngine, migrations_dir: Path) -> bool:
+    """True when the database's stored revisions are the script directory's heads: nothing to migrate.
+    Any doubt (no `alembic_version` yet, an unreadable script) answers False, and Alembic decides."""
+    heads = script_heads(migrations_dir)
+    if heads is None:
+        return False
+    try:
+        async with engine.connect() as conn:
+            stored = frozenset((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+    except Exception:  # noqa: BLE001 - no table yet, or the database away: the full path says which
+        return False
+    return stored == heads
+
+
 async def _upgrade_to_head(engine: AsyncEngine, migrations_dir: Path) -> None:
     def _upgrade(connection: Connection) -> None:
+        from alembic import command
+
         cfg = alembic_config(migrations_dir)
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
@@ -42,6 +109,8 @@ async def _upgrade_to_head(engine: AsyncEngine, migrations_dir: Path) -> None:
 
 def run_env(target_metadata: MetaData, default_url: Any) -> None:
     """Body of every service's migrations/env.py: use the caller's connection, else the configured URL."""
+    from alembic import context
+
     connection = context.config.attributes.get("connection")
     if connection is not None:
         _run(connection, target_metadata)
@@ -60,6 +129,8 @@ def run_env(target_metadata: MetaData, default_url: Any) -> None:
 
 
 def _run(connection: Connection, target_metadata: MetaData) -> None:
+    from alembic import context
+
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -81,15 +81,23 @@ class ServiceRuntime:
         return UnitOfWork(self.db, self.outbox_model, source_of(self.name), on_commit=self.relay.notify)
 
     async def start(self, on_migrated: Callable[[ServiceRuntime], Any] | None = None) -> None:
-        await upgrade_to_head(self.db.engine, self.migrations_dir)
-        if on_migrated is not None:
-            result = on_migrated(self)
-            if asyncio.iscoroutine(result):
-                await result
+        # The consumer group join is mostly waiting on the broker: it runs while the database migrates,
+        # and no message is handled before the service has started.
+        if self.settings.run_consumers:
+            self.consumers.start(handle=False)
+        try:
+            await upgrade_to_head(self.db.engine, self.migrations_dir)
+            if on_migrated is not None:
+                result = on_migrated(self)
+                if asyncio.iscoroutine(result):
+                    await result
+        except BaseException:
+            await self.consumers.stop()
+            raise
         self.broker_watch.start()
         self.relay.start()
         if self.settings.run_consumers:
-            self.consumers.start()
+            self.consumers.handle()
         self.background.extend(job.start() for job in self.jobs)
 
     async def stop(self) -> None:

@@ -355,6 +355,8 @@ class Consumers:
         self._session_timeout_ms = session_timeout_ms
         self._rebalance_timeout_ms = rebalance_timeout_ms
         self._subscriber: Any = None
+        # Set once the service may handle messages (migrated); the group join may begin before (see start).
+        self._handling = asyncio.Event()
         self._repeats = 0
         self.rewinds = 0
         self._watch = watch
@@ -408,6 +410,8 @@ class Consumers:
             # The message from FastStream's context, not as an annotated parameter: that one is resolved by a
             # synchronous function in a worker thread for every message, a quarter of a replay's skip time.
             msg: KafkaMessage = context.get_local("message")
+            if not self._handling.is_set():
+                await self._handling.wait()
             record: Any = msg.raw_message
             await self.dispatch(by_topic[record.topic], msg)
 
@@ -585,8 +589,9 @@ class Consumers:
                     log.info("consumer.commit_failed", service=self.service, error=type(exc).__name__)
 
     def preload_seen(self) -> None:
-        """Load the retention window of the inbox into the cache of known event ids, in the background."""
-        if self._preloading is None or self._preloading.done():
+        """Load the retention window of the inbox into the cache of known event ids, in the background
+        (once the service may handle: before, its inbox may not be migrated yet)."""
+        if self._handling.is_set() and (self._preloading is None or self._preloading.done()):
             self._preloading = asyncio.create_task(self._preload_seen(), name=f"inbox-preload-{self.service}")
 
     async def _preload_seen(self) -> None:
@@ -685,11 +690,21 @@ class Consumers:
     def subscription(self, topic: str, consumer: str) -> Subscription | None:
         return next((s for s in self.subscriptions if s.spec.topic == topic and s.consumer == consumer), None)
 
-    def start(self) -> None:
+    def start(self, *, handle: bool = True) -> None:
+        """Join the consumer group in the background. With `handle=False` messages wait for `handle()`:
+        a service joins while it migrates, since a join costs a second on the embedded broker whatever
+        the settings (Tansu answers a new group's first JoinGroup after max(1 s, session timeout / 2))."""
         if self.subscriptions:
             if self._subscriber is None:
                 self._register()
             self._task = asyncio.create_task(self._start_with_retry(), name=f"consumers-{self.service}")
+        if handle:
+            self.handle()
+
+    def handle(self) -> None:
+        """From now on messages are handled (the service is migrated); the inbox cache fills meanwhile."""
+        self._handling.set()
+        if self.subscriptions:
             self.preload_seen()
 
     async def _start_with_retry(self) -> None:
