@@ -8,6 +8,7 @@ Values must be plain Python values of the column's type (aware datetimes, UUIDs,
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -19,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialect __init__ is unannotated
 
 
+@functools.cache
 def _pg_type(table: Table, name: str) -> str:
-    return table.c[name].type.compile(dialect=_PG)
+    return str(table.c[name].type.compile(dialect=_PG))
 
 
 async def insert_rows(
@@ -31,7 +33,6 @@ async def insert_rows(
     `returning` column of the rows really inserted (empty without `returning`)."""
     if not rows:
         return []
-    columns = list(rows[0])
     if session.get_bind().dialect.name != "postgresql":
         stmt = sqlite.insert(table)
         if skip_conflicts_on:
@@ -40,11 +41,28 @@ async def insert_rows(
             return list((await session.execute(stmt.returning(table.c[returning]), list(rows))).scalars())
         await session.execute(stmt, list(rows))
         return []
+    columns = {name: [row[name] for row in rows] for name in rows[0]}
+    return await insert_columns(session, table, columns, skip_conflicts_on=skip_conflicts_on, returning=returning)
+
+
+async def insert_columns(
+    session: AsyncSession, table: Table, columns: dict[str, list[Any]], *,
+    skip_conflicts_on: Sequence[str] = (), returning: str | None = None,
+) -> list[Any]:
+    """`insert_rows` for callers that hold their values by column already (one list per column, all of
+    one length): PostgreSQL takes the lists as they are; SQLite gets them as rows."""
+    names_ = list(columns)
+    count = len(columns[names_[0]]) if names_ else 0
+    if not count:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        rows = [dict(zip(names_, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+        return await insert_rows(session, table, rows, skip_conflicts_on=skip_conflicts_on, returning=returning)
     arrays: dict[str, list[Any]] = {}
     casts, selects = [], []
-    for i, name in enumerate(columns):
+    for i, name in enumerate(names_):
         kind = _pg_type(table, name)
-        values = [row[name] for row in rows]
+        values = columns[name]
         if kind in ("JSONB", "JSON") or isinstance(table.c[name].type, JSON):
             values = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
             casts.append(f"CAST(:c{i} AS TEXT[])")
@@ -53,9 +71,9 @@ async def insert_rows(
             casts.append(f"CAST(:c{i} AS {kind}[])")
             selects.append(f"c{i}")
         arrays[f"c{i}"] = values
-    names = ", ".join(f'"{c}"' for c in columns)
+    names = ", ".join(f'"{c}"' for c in names_)
     sql = (f'INSERT INTO "{table.name}" ({names}) SELECT {", ".join(selects)} '
-           f'FROM unnest({", ".join(casts)}) AS u({", ".join(f"c{i}" for i in range(len(columns)))})')
+           f'FROM unnest({", ".join(casts)}) AS u({", ".join(f"c{i}" for i in range(len(names_)))})')
     if skip_conflicts_on:
         sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
     if returning:
