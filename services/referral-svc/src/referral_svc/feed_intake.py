@@ -30,9 +30,10 @@ log = structlog.get_logger("eoc.referral.feeds")
 Status = Literal["accepted", "duplicate", "invalid"]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class IncomingEvent:
-    """One partner event, already shaped (validated by the API's model)."""
+    """One partner event, already shaped (validated by the API's model). Not frozen: a batch makes a
+    thousand of these, and a frozen dataclass sets each field through `object.__setattr__`."""
 
     source: str
     external_id: str
