@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from sqlalchemy import JSON, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -81,3 +82,34 @@ async def insert_columns(
         return list((await session.execute(text(sql), arrays)).scalars())
     await session.execute(text(sql), arrays)
     return []
+
+
+async def copy_columns(session: AsyncSession, table: Table, columns: dict[str, list[Any]], *,
+                       all_or_nothing: bool = False) -> bool:
+    """PostgreSQL: COPY the rows in (binary, row by row: no per-element checks of array parameters, which
+    cost a 13-column, 1,000-row `insert_columns` a tenth of a batch's time), inside the caller's transaction.
+    Answers False, having written nothing, on another database or — with `all_or_nothing` — when a row
+    violates a unique constraint (the COPY is then undone to a savepoint; the transaction goes on). JSON
+    columns must be given as their JSON text."""
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return False
+    names = list(columns)
+    if not names or not columns[names[0]]:
+        return True
+    raw: Any = (await connection.get_raw_connection()).driver_connection
+    if not raw.is_in_transaction():
+        # The driver opens its transaction at the first statement; a COPY before any would commit at once.
+        await connection.execute(text("SELECT 1"))
+    records = zip(*columns.values(), strict=True)
+    if not all_or_nothing:
+        await raw.copy_records_to_table(table.name, columns=names, records=records)
+        return True
+    await raw.execute("SAVEPOINT eoc_bulk_copy")
+    try:
+        await raw.copy_records_to_table(table.name, columns=names, records=records)
+    except asyncpg.UniqueViolationError:
+        await raw.execute("ROLLBACK TO SAVEPOINT eoc_bulk_copy")
+        return False
+    await raw.execute("RELEASE SAVEPOINT eoc_bulk_copy")
+    return True

@@ -10,7 +10,7 @@ from sqlalchemy import TEXT, Table, and_, any_, bindparam, cast, or_, select, te
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eoc_shared.bulk import insert_columns
+from eoc_shared.bulk import copy_columns, insert_columns
 from referral_svc.db.models import AuditEntry, Child, PartnerEvent
 
 #: keeps every IN list and multi-row VALUES well under both databases' bind-parameter limits
@@ -71,11 +71,17 @@ class FeedRows:
         return found
 
     async def insert_new(self, columns: dict[str, list[Any]]) -> set[uuid.UUID]:
-        """Insert the events (one list per column); answers the ids really inserted. A row whose
-        (source, external_id) is stored already, or by another transaction meanwhile, is skipped
-        (ON CONFLICT DO NOTHING), never an error: the caller looks up only what was skipped."""
+        """Insert the events (one list per column, `id` among them); answers the ids really inserted. A row
+        whose (source, external_id) is stored already, or by another transaction meanwhile, is skipped, never
+        an error: the caller looks up only what was skipped.
+
+        PostgreSQL: all rows by COPY (the usual case: every event new); if any is stored already, that COPY
+        is undone and the rows go in by `INSERT … ON CONFLICT DO NOTHING RETURNING id`."""
+        if await copy_columns(self.session, _EVENTS, columns, all_or_nothing=True):
+            return set(columns["id"])
         return set(await insert_columns(self.session, _EVENTS, columns, skip_conflicts_on=("source", "external_id"),
                                         returning="id"))
 
     async def audit(self, columns: dict[str, list[Any]]) -> None:
-        await insert_columns(self.session, _AUDIT, columns)
+        if not await copy_columns(self.session, _AUDIT, columns):
+            await insert_columns(self.session, _AUDIT, columns)
