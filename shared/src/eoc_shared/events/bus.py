@@ -90,6 +90,9 @@ def producer_for(bootstrap: str) -> AIOKafkaProducer:
         request_timeout_ms=5000,
         retry_backoff_ms=200,
         linger_ms=0,
+        # A relay round sends up to 1,000 events at once; in batches of 16 KiB (the default) that was some
+        # 25 produce requests one after the other per partition, and the relay fell behind a batch feed.
+        max_batch_size=1024 * 1024,
         # A restarted broker may answer with other partitions than the one before it; the producer must
         # not go on hashing keys over a count it learned from a broker that is gone.
         metadata_max_age_ms=METADATA_MAX_AGE_MS,
