@@ -17,7 +17,7 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from eligibility_svc.app import MIGRATIONS as ELIGIBILITY_MIGRATIONS
 from eligibility_svc.db.models import Inbox
@@ -43,7 +43,8 @@ async def fill(referral_db: Database, eligibility_db: Database, n: int) -> None:
             source="social_worker", risk_factors=["neglect"], threshold_for_removal_met=True,
             children=[ChildFacts(child_id=uuid.uuid4(), age_years=9, legal_status="CPP")])
         env = build_envelope("referral.created", key=str(data.referral_id), data=data, source="urn:eoc:bench")
-        created = now - timedelta(days=7) * (n - i) / (n + 1)
+        # Spread over the window, an hour inside its edge: rows past it would be pruned, not replayed.
+        created = now - (timedelta(days=7) - timedelta(hours=1)) * (n - i) / (n + 1)
         rows.append({"id": uuid.UUID(env["id"]), "topic": "referral.created", "key": str(data.referral_id),
                      "payload": {k: v for k, v in env.items() if not k.startswith("_")}, "created_at": created,
                      "published_at": created, "attempts": 0})
@@ -75,6 +76,9 @@ async def main(n: int) -> None:
             while await relay.backlog() or relay.instance is None:
                 await asyncio.sleep(0.2)
             republished = time.monotonic() - started
+            async with referral_db.sessions() as session:
+                republished_rows = (await session.execute(select(func.count()).select_from(Outbox))).scalar_one()
+            assert republished_rows == n, f"{n - republished_rows} rows were pruned instead of replayed"
 
             async def never(*_args: object) -> None:
                 raise AssertionError("a repeat was handled again")
@@ -87,7 +91,7 @@ async def main(n: int) -> None:
             before = skipped._value.get()
             started = time.monotonic()
             consumers.start()
-            while skipped._value.get() - before < n:
+            while skipped._value.get() - before < republished_rows:
                 await asyncio.sleep(0.2)
             skipping = time.monotonic() - started
             await consumers.stop()

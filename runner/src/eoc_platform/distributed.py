@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from eoc_platform import registry
-from eoc_shared.broker import BrokerSupervisor, EmbeddedBroker, free_port
+from eoc_shared.broker import DEFAULT_PARTITIONS, BrokerSupervisor, EmbeddedBroker, free_port
 
 # (service name, path prefix, uvicorn factory)
 SERVICES = tuple((s.name, s.prefix, s.app_path) for s in registry.SERVICES)
@@ -174,14 +174,13 @@ class Distributed:
         if created:
             print(f"eoc: created databases {', '.join(created)}", flush=True)
 
-        self.broker = EmbeddedBroker(log_file=self.data_dir / "broker.log")
+        # Enough partitions for the replicas of a service to share each topic (one partition: one reader),
+        # made at every start of the broker, supervised restarts included.
+        self.broker = EmbeddedBroker(log_file=self.data_dir / "broker.log",
+                                     partitions=max([DEFAULT_PARTITIONS, *self.replicas.values()]))
         self.broker.start()
         self.supervisor = BrokerSupervisor(self.broker)  # restarts it on the same address if it exits
         self.supervisor.start()
-        # Enough partitions for the replicas of a service to share each topic (one partition: one reader).
-        from eoc_platform.topics import DEFAULT_PARTITIONS, ensure_topics
-
-        asyncio.run(ensure_topics(self.broker.bootstrap, max([DEFAULT_PARTITIONS, *self.replicas.values()])))
         ports: dict[str, int] = {}
         for name, _prefix, factory in SERVICES:
             self.replica_ports[name] = [free_port() for _ in range(self.replicas.get(name, 1))]

