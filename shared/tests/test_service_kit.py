@@ -15,7 +15,7 @@ from sqlalchemy.orm import DeclarativeBase
 from eoc_platform import registry
 from eoc_shared.acting import SYSTEM_ROLE, Acting
 from eoc_shared.auth import ROLE_SCOPES, Principal, Role
-from eoc_shared.db import Database, UnitOfWork
+from eoc_shared.db import Database, UnitOfWork, new_ids
 from eoc_shared.events.envelope import Envelope, source_of
 from eoc_shared.events.schemas import FollowupDue
 from eoc_shared.events.store import event_tables, naming_metadata
@@ -72,6 +72,34 @@ async def test_publish_many_writes_what_publish_writes_one_by_one(database: Data
         envelope = Envelope.model_validate(row.payload)
         assert (envelope.id, envelope.subject) == (row.id, str(key))
         assert FollowupDue.model_validate(envelope.data) == data
+
+
+@pytest.mark.parametrize("count", [3, UnitOfWork.COPY_FROM + 7])
+async def test_publish_many_takes_payloads_already_dumped(database: Database, count: int) -> None:
+    """Bulk paths hand over `model_dump(mode="json")` dicts: the outbox holds what the models would give."""
+    items = [due(6 + i) for i in range(count)]
+    models = await _outbox_after(database, lambda uow: uow.publish_many("followup.due", items))
+    dumped = await _outbox_after(database, lambda uow: uow.publish_many(
+        "followup.due", [(key, data.model_dump(mode="json")) for key, data in items]))
+    for by_model, by_dict in zip(models, dumped[len(models):], strict=True):
+        assert (by_dict.topic, by_dict.key) == (by_model.topic, by_model.key)
+        assert by_dict.payload["data"] == by_model.payload["data"]
+        assert by_dict.payload.keys() == by_model.payload.keys()
+
+
+async def test_publish_many_checks_a_dumped_payload_against_its_model(database: Database) -> None:
+    async with database.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    async with UnitOfWork(database, Outbox, SOURCE) as uow:
+        with pytest.raises(ValueError):
+            await uow.publish_many("followup.due", [(uuid.uuid4(), {"followup_id": "not an id"})])
+
+
+def test_bulk_ids_are_distinct_version_4_uuids() -> None:
+    ids = new_ids(2000)
+    assert len(set(ids)) == 2000
+    assert all(isinstance(i, uuid.UUID) and i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
+    assert all(uuid.UUID(str(i)) == i and hash(uuid.UUID(str(i))) == hash(i) for i in ids[:50])
 
 
 async def _publish_each(uow: UnitOfWork, items: list[tuple[uuid.UUID, FollowupDue]]) -> None:

@@ -8,10 +8,12 @@ Values must be plain Python values of the column's type (aware datetimes, UUIDs,
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from sqlalchemy import JSON, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's dialect __init__ is unannotated
 
 
+@functools.cache
 def _pg_type(table: Table, name: str) -> str:
-    return table.c[name].type.compile(dialect=_PG)
+    return str(table.c[name].type.compile(dialect=_PG))
 
 
 async def insert_rows(
@@ -31,7 +34,6 @@ async def insert_rows(
     `returning` column of the rows really inserted (empty without `returning`)."""
     if not rows:
         return []
-    columns = list(rows[0])
     if session.get_bind().dialect.name != "postgresql":
         stmt = sqlite.insert(table)
         if skip_conflicts_on:
@@ -40,11 +42,28 @@ async def insert_rows(
             return list((await session.execute(stmt.returning(table.c[returning]), list(rows))).scalars())
         await session.execute(stmt, list(rows))
         return []
+    columns = {name: [row[name] for row in rows] for name in rows[0]}
+    return await insert_columns(session, table, columns, skip_conflicts_on=skip_conflicts_on, returning=returning)
+
+
+async def insert_columns(
+    session: AsyncSession, table: Table, columns: dict[str, list[Any]], *,
+    skip_conflicts_on: Sequence[str] = (), returning: str | None = None,
+) -> list[Any]:
+    """`insert_rows` for callers that hold their values by column already (one list per column, all of
+    one length): PostgreSQL takes the lists as they are; SQLite gets them as rows."""
+    names_ = list(columns)
+    count = len(columns[names_[0]]) if names_ else 0
+    if not count:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        rows = [dict(zip(names_, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+        return await insert_rows(session, table, rows, skip_conflicts_on=skip_conflicts_on, returning=returning)
     arrays: dict[str, list[Any]] = {}
     casts, selects = [], []
-    for i, name in enumerate(columns):
+    for i, name in enumerate(names_):
         kind = _pg_type(table, name)
-        values = [row[name] for row in rows]
+        values = columns[name]
         if kind in ("JSONB", "JSON") or isinstance(table.c[name].type, JSON):
             values = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
             casts.append(f"CAST(:c{i} AS TEXT[])")
@@ -53,9 +72,9 @@ async def insert_rows(
             casts.append(f"CAST(:c{i} AS {kind}[])")
             selects.append(f"c{i}")
         arrays[f"c{i}"] = values
-    names = ", ".join(f'"{c}"' for c in columns)
+    names = ", ".join(f'"{c}"' for c in names_)
     sql = (f'INSERT INTO "{table.name}" ({names}) SELECT {", ".join(selects)} '
-           f'FROM unnest({", ".join(casts)}) AS u({", ".join(f"c{i}" for i in range(len(columns)))})')
+           f'FROM unnest({", ".join(casts)}) AS u({", ".join(f"c{i}" for i in range(len(names_)))})')
     if skip_conflicts_on:
         sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
     if returning:
@@ -63,3 +82,34 @@ async def insert_rows(
         return list((await session.execute(text(sql), arrays)).scalars())
     await session.execute(text(sql), arrays)
     return []
+
+
+async def copy_columns(session: AsyncSession, table: Table, columns: dict[str, list[Any]], *,
+                       all_or_nothing: bool = False) -> bool:
+    """PostgreSQL: COPY the rows in (binary, row by row: no per-element checks of array parameters, which
+    cost a 13-column, 1,000-row `insert_columns` a tenth of a batch's time), inside the caller's transaction.
+    Answers False, having written nothing, on another database or — with `all_or_nothing` — when a row
+    violates a unique constraint (the COPY is then undone to a savepoint; the transaction goes on). JSON
+    columns must be given as their JSON text."""
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return False
+    names = list(columns)
+    if not names or not columns[names[0]]:
+        return True
+    raw: Any = (await connection.get_raw_connection()).driver_connection
+    if not raw.is_in_transaction():
+        # The driver opens its transaction at the first statement; a COPY before any would commit at once.
+        await connection.execute(text("SELECT 1"))
+    records = zip(*columns.values(), strict=True)
+    if not all_or_nothing:
+        await raw.copy_records_to_table(table.name, columns=names, records=records)
+        return True
+    await raw.execute("SAVEPOINT eoc_bulk_copy")
+    try:
+        await raw.copy_records_to_table(table.name, columns=names, records=records)
+    except asyncpg.UniqueViolationError:
+        await raw.execute("ROLLBACK TO SAVEPOINT eoc_bulk_copy")
+        return False
+    await raw.execute("RELEASE SAVEPOINT eoc_bulk_copy")
+    return True

@@ -50,6 +50,11 @@ def refusal(value: str, *, multiline: bool) -> str | None:
 
 def clean_text(value: str) -> str:
     """A single-line text field: no controls at all, not blank, stored in NFC."""
+    if value.isascii() and value.isprintable():
+        # Printable ASCII (the usual case): no control, override, surrogate or separator, and already NFC.
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
     reason = refusal(value, multiline=False)
     if reason:
         raise ValueError(reason)
@@ -67,6 +72,8 @@ def not_blank(value: str) -> str:
 
 def clean_prose(value: str) -> str:
     """Multi-line prose: newline and tab allowed (CRLF kept as LF), other controls refused, stored in NFC."""
+    if value.isascii() and value.isprintable():
+        return value  # nothing to refuse, already NFC: the scan below is for the other texts
     value = value.replace("\r\n", "\n")
     reason = refusal(value, multiline=True)
     if reason:

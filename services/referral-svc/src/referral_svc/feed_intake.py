@@ -21,9 +21,8 @@ import structlog
 
 from eoc_shared.acting import Acting
 from eoc_shared.db import UnitOfWork, new_ids, utcnow
-from eoc_shared.events.schemas import PartnerEventReceived
 from referral_svc.db.feed_rows import FeedRows
-from referral_svc.domain.feeds import Candidate, match_child
+from referral_svc.domain.feeds import Candidate, Match, match_child
 from referral_svc.partner_feeds import CLOCK_SKEW
 
 log = structlog.get_logger("eoc.referral.feeds")
@@ -31,9 +30,10 @@ log = structlog.get_logger("eoc.referral.feeds")
 Status = Literal["accepted", "duplicate", "invalid"]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class IncomingEvent:
-    """One partner event, already shaped (validated by the API's model)."""
+    """One partner event, already shaped (validated by the API's model). Not frozen: a batch makes a
+    thousand of these, and a frozen dataclass sets each field through `object.__setattr__`."""
 
     source: str
     external_id: str
@@ -59,78 +59,107 @@ class Outcome:
 
 
 async def receive_many(uow: UnitOfWork, events: Sequence[IncomingEvent]) -> list[Outcome]:
-    """Store the events not seen before; one outcome per event, in order. The caller commits."""
+    """Store the events not seen before; one outcome per event, in order. The caller commits.
+
+    No lookup before the insert: new events (the usual case) are inserted with ON CONFLICT DO NOTHING,
+    and only those the database skipped, or that would be refused, are looked up afterwards."""
     rows = FeedRows(uow.session)
     now = utcnow()
-    known = await rows.existing([(e.source, e.external_id) for e in events])
     outcomes: list[Outcome | None] = [None] * len(events)
     first_of: dict[tuple[str, str], int] = {}
     repeats: list[tuple[int, int]] = []
     fresh: list[int] = []
-    ids = new_ids(len(events))
+    future: list[int] = []
+    latest = now + CLOCK_SKEW
     for i, event in enumerate(events):
         key = (event.source, event.external_id)
-        if key in known:  # a repeat changes nothing, whatever else it says
-            outcomes[i] = Outcome("duplicate", known[key])
-        elif key in first_of:  # again within these events: answered as the first one turns out
+        if key in first_of:  # again within these events: answered as the first one turns out
             repeats.append((i, first_of[key]))
-        elif event.occurred_at > now + CLOCK_SKEW:
-            outcomes[i] = Outcome("invalid", errors=(FieldError("occurred_at", "is in the future"),))
+        elif event.occurred_at > latest:
+            future.append(i)  # invalid, unless it repeats an event stored before (a repeat changes nothing)
         else:
             first_of[key] = i
             fresh.append(i)
+    skipped: list[int] = []
     if fresh:
-        await _store(uow, rows, [events[i] for i in fresh], [ids[i] for i in fresh], now, outcomes, fresh)
+        skipped = await _store(uow, rows, [events[i] for i in fresh], now, outcomes, fresh)
+    if skipped or future:
+        # Stored before, or by another transaction after these events arrived: each is that event's repeat.
+        known = await rows.existing([(events[i].source, events[i].external_id) for i in (*skipped, *future)])
+        for i in skipped:
+            outcomes[i] = Outcome("duplicate", known.get((events[i].source, events[i].external_id)))
+        for i in future:
+            stored = known.get((events[i].source, events[i].external_id))
+            outcomes[i] = Outcome("duplicate", stored) if stored is not None else \
+                Outcome("invalid", errors=(FieldError("occurred_at", "is in the future"),))
     for i, first in repeats:
-        # The first was stored here, or found stored by a transaction that won the race: the same id either way.
+        # The first was stored here, or found stored already: the same id either way.
         settled = outcomes[first]
         outcomes[i] = Outcome("duplicate", settled.id if settled is not None else None)
     return [o if o is not None else Outcome("invalid") for o in outcomes]
 
 
-async def _store(uow: UnitOfWork, rows: FeedRows, events: list[IncomingEvent], ids: list[uuid.UUID],
-                 now: datetime, outcomes: list[Outcome | None], positions: list[int]) -> None:
+def _iso(moment: datetime) -> str:
+    """A UTC datetime as pydantic writes it in JSON (`…Z`): the events' payloads are built without a model."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+async def _store(uow: UnitOfWork, rows: FeedRows, events: list[IncomingEvent], now: datetime,
+                 outcomes: list[Outcome | None], positions: list[int]) -> list[int]:
+    """Insert the events, announce and audit the matched ones; answers the positions the database skipped
+    (their (source, external_id) is stored already)."""
     by_la = await rows.children_by("la_child_id", [e.la_child_id for e in events if e.la_child_id])
     by_nhs = await rows.children_by("nhs_number", [e.nhs_number for e in events if e.nhs_number])
-    records: list[dict[str, Any]] = []
-    for event, event_id in zip(events, ids, strict=True):
-        la, nhs = by_la.get(event.la_child_id or ""), by_nhs.get(event.nhs_number or "")
-        match = match_child(
-            la_child_id=event.la_child_id, nhs_number=event.nhs_number,
-            by_la_child_id=Candidate(la[0], la[1]) if la else None,
-            by_nhs_number=Candidate(nhs[0], nhs[1]) if nhs else None,
-        )
-        records.append({
-            "id": event_id, "source": event.source, "external_id": event.external_id,
-            "occurred_at": event.occurred_at, "kind": event.kind, "summary": event.summary,
-            "la_child_id": event.la_child_id, "nhs_number": event.nhs_number, "child_id": match.child_id,
-            "status": "matched" if match.matched else "review", "review_reason": match.review_reason,
-            "received_at": now, "received_by": event.acting.actor, "resolved_at": None, "resolved_by": None,
-            "resolution_note": None,
-        })
-    inserted = await rows.insert_new(records)
-    raced = [r for r in records if r["id"] not in inserted]
-    winners = await rows.existing([(r["source"], r["external_id"]) for r in raced]) if raced else {}
-    announce: list[tuple[uuid.UUID, PartnerEventReceived]] = []
-    audit: list[dict[str, Any]] = []
-    for position, event, record in zip(positions, events, records, strict=True):
-        if record["id"] not in inserted:
-            # Stored by another transaction after we looked: this one is its repeat.
-            outcomes[position] = Outcome("duplicate", winners.get((record["source"], record["external_id"])))
+    matches: dict[tuple[str | None, str | None], Match] = {}  # a burst is mostly about few children
+    ids = new_ids(len(events))
+    found: list[Match] = []
+    for event in events:
+        identifiers = (event.la_child_id, event.nhs_number)
+        match = matches.get(identifiers)
+        if match is None:
+            la, nhs = by_la.get(event.la_child_id or ""), by_nhs.get(event.nhs_number or "")
+            match = matches[identifiers] = match_child(
+                la_child_id=event.la_child_id, nhs_number=event.nhs_number,
+                by_la_child_id=Candidate(la[0], la[1]) if la else None,
+                by_nhs_number=Candidate(nhs[0], nhs[1]) if nhs else None,
+            )
+        found.append(match)
+    child_ids = [m.child_id for m in found]
+    columns: dict[str, list[Any]] = {
+        "id": ids, "source": [e.source for e in events], "external_id": [e.external_id for e in events],
+        "occurred_at": [e.occurred_at for e in events], "kind": [e.kind for e in events],
+        "summary": [e.summary for e in events], "la_child_id": [e.la_child_id for e in events],
+        "nhs_number": [e.nhs_number for e in events], "child_id": child_ids,
+        "status": ["matched" if m.matched else "review" for m in found],
+        "review_reason": [m.review_reason for m in found], "received_at": [now] * len(events),
+        "received_by": [e.acting.actor for e in events],
+    }
+    inserted = await rows.insert_new(columns)
+    skipped: list[int] = []
+    announce: list[tuple[Any, dict[str, str]]] = []
+    audited: list[Acting] = []
+    audited_children: list[Any] = []
+    for position, event, event_id, child_id in zip(positions, events, ids, child_ids, strict=True):
+        if event_id not in inserted:
+            skipped.append(position)
             continue
-        outcomes[position] = Outcome("accepted", record["id"])
-        if record["child_id"] is not None:
-            # Built from values already checked: construct, not validate again (a tenth of a batch's time).
-            announce.append((record["child_id"], PartnerEventReceived.model_construct(
-                partner_event_id=record["id"], child_id=record["child_id"], source=record["source"],
-                kind=record["kind"], occurred_at=record["occurred_at"],
-            )))
-            audit.append({"at": now, "actor": event.acting.actor, "role": event.acting.role,
-                          "action": "partner_event.received", "child_id": record["child_id"],
-                          "request_id": event.acting.request_id})
+        outcomes[position] = Outcome("accepted", event_id)
+        if child_id is not None:
+            # The payload as `PartnerEventReceived(...).model_dump(mode="json")` would give it, from values
+            # already checked: no model per event (a fifth of a batch's time when there was one).
+            announce.append((child_id, {"partner_event_id": str(event_id), "child_id": str(child_id),
+                                        "source": event.source, "kind": event.kind,
+                                        "occurred_at": _iso(event.occurred_at)}))
+            audited.append(event.acting)
+            audited_children.append(child_id)
     if announce:
         await uow.publish_many("partner.event.received", announce)
-        await rows.audit(audit)
+        await rows.audit({
+            "at": [now] * len(audited), "actor": [a.actor for a in audited], "role": [a.role for a in audited],
+            "action": ["partner_event.received"] * len(audited), "child_id": audited_children,
+            "request_id": [a.request_id for a in audited],
+        })
+    return skipped
 
 
 class GroupCommit:

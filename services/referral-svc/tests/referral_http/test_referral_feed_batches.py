@@ -81,6 +81,25 @@ async def test_a_batch_answers_each_event_in_order_and_refuses_only_the_invalid(
     assert await quiet.outbox() == outbox_before + 2
 
 
+async def test_a_repeat_of_a_stored_event_is_a_duplicate_whatever_else_it_says(quiet, auth, sw) -> None:
+    """No lookup precedes the insert: a repeat is recognised by the insert that skips it, or — when the repeat
+    would be refused (dated in the future) — by the lookup of the refused ones afterwards."""
+    police = auth("partner_feed", source="police")
+    _child_id, la_child_id = await _la_child_id(quiet, sw)
+    first = [feed_event(child={"la_child_id": la_child_id}) for _ in range(3)]
+    stored = (await quiet.client.post(BATCH, json={"events": first}, headers=police)).json()["results"]
+    future = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    again = [{**first[0], "occurred_at": future}, first[1], feed_event(child={"la_child_id": la_child_id}), first[2]]
+    outbox_before = await quiet.outbox()
+    results = (await quiet.client.post(BATCH, json={"events": again}, headers=police)).json()["results"]
+    assert [(x["status"], x.get("id")) for x in results] == [
+        ("duplicate", stored[0]["id"]), ("duplicate", stored[1]["id"]), ("accepted", results[2]["id"]),
+        ("duplicate", stored[2]["id"])]
+    assert await quiet.outbox() == outbox_before + 1
+    for e in first:
+        assert await _stored(quiet, "police", e["external_id"]) == 1
+
+
 async def test_bad_batches_are_refused_whole_and_store_nothing(quiet, auth, sw) -> None:
     police = auth("partner_feed", source="police")
     _child_id, la_child_id = await _la_child_id(quiet, sw)

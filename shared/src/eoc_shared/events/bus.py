@@ -16,22 +16,27 @@ goes to `<topic>.dlq` at once; one whose handler keeps failing goes there after 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import random
 import traceback
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.partitioner import murmur2
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import AckStatus
 from pydantic import ValidationError
-from sqlalchemy import Table, delete, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import Text as SQLText
+from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 from sqlalchemy.exc import IntegrityError
 
 from eoc_shared import tracing
@@ -62,15 +67,32 @@ METADATA_MAX_AGE_MS = 2000
 SEEN_LIMIT = 250_000
 
 
+@functools.lru_cache(maxsize=65_536)
+def _hash_of(key: bytes) -> int:
+    return int(murmur2(key)) & 0x7FFFFFFF
+
+
+def key_partitioner(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """aiokafka's default partitioner (Java client's murmur2 of the key), with the hash of a key remembered:
+    a burst of events is mostly about few keys, and the pure-Python murmur2 was a relay's largest frame."""
+    if key is None:
+        return random.choice(available or all_partitions)
+    return all_partitions[_hash_of(key) % len(all_partitions)]
+
+
 def producer_for(bootstrap: str) -> AIOKafkaProducer:
     # Tansu has no idempotent producer; ordering per key comes from one partition per key.
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
+        partitioner=key_partitioner,
         enable_idempotence=False,
         acks="all",
         request_timeout_ms=5000,
         retry_backoff_ms=200,
         linger_ms=0,
+        # A relay round sends up to 1,000 events at once; in batches of 16 KiB (the default) that was some
+        # 25 produce requests one after the other per partition, and the relay fell behind a batch feed.
+        max_batch_size=1024 * 1024,
         # A restarted broker may answer with other partitions than the one before it; the producer must
         # not go on hashing keys over a count it learned from a broker that is gone.
         metadata_max_age_ms=METADATA_MAX_AGE_MS,
@@ -80,11 +102,16 @@ def producer_for(bootstrap: str) -> AIOKafkaProducer:
 def message_headers(row: Any, service: str) -> list[tuple[str, bytes]]:
     """The Kafka headers of one outbox row (CloudEvents binary-mode hints; the body is the whole envelope),
     with the W3C trace context the row carries."""
+    return _headers(row.id, row.topic, row.payload, service)
+
+
+def _headers(event_id: Any, topic: str, payload: Mapping[str, Any], service: str) -> list[tuple[str, bytes]]:
+    """`message_headers` from the payload's fields the headers need (`type`, and the trace context if any)."""
     return [
-        ("ce_id", str(row.id).encode()),
-        ("ce_type", row.payload["type"].encode()),
+        ("ce_id", str(event_id).encode()),
+        ("ce_type", payload["type"].encode()),
         ("content-type", b"application/cloudevents+json"),
-        *tracing.message_headers(row.payload, service, row.topic),
+        *tracing.message_headers(payload, service, topic),
     ]
 
 
@@ -264,16 +291,22 @@ class OutboxRelay:
             self._next_prune = loop.time() + self._prune_every
             await self.prune()
 
-    async def publish_pending(self, limit: int = 500) -> int:
+    async def publish_pending(self, limit: int = 5000) -> int:
         producer = await self._ensure_producer()
         model: Any = self._outbox
+        postgres = self._db.is_postgres
         async with self._db.sessions() as session:
-            if self._db.is_postgres and not (await session.execute(_ONE_RELAY_AT_A_TIME)).scalar_one():
+            if postgres and not (await session.execute(_ONE_RELAY_AT_A_TIME)).scalar_one():
                 return 0  # another replica's relay is publishing a round; rows go out in order, by one of us
             # Columns, not ORM objects: loading and flushing hundreds of objects per round cost more than sending.
-            stmt = (select(model.seq, model.id, model.topic, model.key, model.payload)
+            # On PostgreSQL the payload comes as the text it is sent as, and only the fields the headers need
+            # are read out of it; decoding every payload to encode it again cost as much as sending it.
+            payload = (model.payload.cast(SQLText) if postgres else model.payload).label("body")
+            fields = ((model.payload["type"].as_string().label("type"), model.payload["traceparent"].as_string().label("traceparent"),
+                       model.payload["tracestate"].as_string().label("tracestate")) if postgres else ())
+            stmt = (select(model.seq, model.id, model.topic, model.key, payload, *fields)
                     .where(model.published_at.is_(None)).order_by(model.seq).limit(limit))
-            if self._db.is_postgres:
+            if postgres:
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = (await session.execute(stmt)).all()
             if not rows:
@@ -284,13 +317,44 @@ class OutboxRelay:
                 # and consumers; the UPDATE below takes it again.
                 await session.commit()
             futures = []
+            # Batches built here, one open per partition, instead of a `send` per message: the producer's own
+            # per-message path (a future, partitioning, a lookup of the open batch) cost more than the rest of
+            # a round. A key goes to the partition `send` would choose (key_partitioner), in outbox order.
+            partitions: dict[str, list[int]] = {}
+            open_batches: dict[tuple[str, int], Any] = {}
             for row in rows:
-                value = json.dumps(row.payload, separators=(",", ":")).encode()
-                futures.append(await producer.send(row.topic, value=value, key=row.key.encode(),
-                                                   headers=message_headers(row, self.service)))
+                if postgres:
+                    value = row.body.encode()
+                    header_fields = {"id": str(row.id), "type": row.type}
+                    if row.traceparent is not None:
+                        header_fields["traceparent"] = row.traceparent
+                        if row.tracestate is not None:
+                            header_fields["tracestate"] = row.tracestate
+                else:
+                    value = json.dumps(row.body, separators=(",", ":")).encode()
+                    header_fields = row.body
+                if row.topic not in partitions:
+                    partitions[row.topic] = sorted(await producer.partitions_for(row.topic))
+                key = row.key.encode()
+                where = (row.topic, key_partitioner(key, partitions[row.topic], partitions[row.topic]))
+                headers = _headers(row.id, row.topic, header_fields, self.service)
+                batch = open_batches.get(where)
+                if batch is None or batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                    if batch is not None:  # full: send it, and start the next one for this partition
+                        futures.append(await producer.send_batch(batch, where[0], partition=where[1]))
+                    batch = open_batches[where] = producer.create_batch()
+                    if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
+                        raise ValueError(f"outbox row {row.seq} is larger than a whole batch")
+            for (topic, partition), batch in open_batches.items():
+                futures.append(await producer.send_batch(batch, topic, partition=partition))
             await asyncio.gather(*futures)
-            await session.execute(update(model).where(model.seq.in_([row.seq for row in rows])).values(published_at=utcnow())
-                                  .execution_options(synchronize_session=False))
+            seqs = [row.seq for row in rows]
+            if postgres:  # one array parameter, however many rows
+                await session.execute(update(model).where(model.seq == func.any(bindparam("seqs", seqs, type_=ARRAY(BIGINT))))
+                                      .values(published_at=utcnow()).execution_options(synchronize_session=False))
+            else:
+                await session.execute(update(model).where(model.seq.in_(seqs)).values(published_at=utcnow())
+                                      .execution_options(synchronize_session=False))
             for topic, n in Counter(row.topic for row in rows).items():
                 EVENTS_PUBLISHED.labels(self.service, topic).inc(n)
             await session.commit()

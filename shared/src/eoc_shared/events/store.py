@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Identity, Integer, MetaData, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import BigInteger, Identity, Index, Integer, MetaData, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from eoc_shared.db import JSONType, UTCDateTime
 
@@ -34,9 +34,23 @@ class OutboxMixin:
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     # Indexed: the retention window (replay after broker loss, pruning) is counted from creation.
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True, default=None)
+    # Not indexed itself: the unpublished rows have their partial index below, and the retention window's
+    # queries go by created_at; an index of every row's published_at was one more to write per row, twice.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:  # noqa: N805 - SQLAlchemy's declared_attr takes the class
+        # The relay's round reads the oldest unpublished rows in order: with this index it reads those 1,000
+        # and stops; without it, it read and sorted the whole backlog each round, slower the further behind.
+        return (Index(UNPUBLISHED_INDEX, "seq", postgresql_where=text("published_at IS NULL"),
+                      sqlite_where=text("published_at IS NULL")),)
+
+
+#: the outbox's partial index of unpublished rows, by `seq` (migration 18 of every service, which drops
+#: the index of `published_at` it replaces)
+UNPUBLISHED_INDEX = "ix_outbox_unpublished"
 
 
 class InboxMixin:

@@ -10,7 +10,7 @@ from sqlalchemy import TEXT, Table, and_, any_, bindparam, cast, or_, select, te
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eoc_shared.bulk import insert_rows
+from eoc_shared.bulk import copy_columns, insert_columns
 from referral_svc.db.models import AuditEntry, Child, PartnerEvent
 
 #: keeps every IN list and multi-row VALUES well under both databases' bind-parameter limits
@@ -70,15 +70,18 @@ class FeedRows:
                 found[value] = (child_id, nhs)
         return found
 
-    async def insert_new(self, rows: Sequence[dict[str, Any]]) -> set[uuid.UUID]:
-        """Insert the events; answers the ids really inserted. A row whose (source, external_id) another
-        transaction stored meanwhile is skipped (ON CONFLICT DO NOTHING), never an error."""
-        inserted: set[uuid.UUID] = set()
-        for chunk in _chunks(rows, 5000):
-            inserted.update(await insert_rows(self.session, _EVENTS, chunk, skip_conflicts_on=("source", "external_id"),
-                                              returning="id"))
-        return inserted
+    async def insert_new(self, columns: dict[str, list[Any]]) -> set[uuid.UUID]:
+        """Insert the events (one list per column, `id` among them); answers the ids really inserted. A row
+        whose (source, external_id) is stored already, or by another transaction meanwhile, is skipped, never
+        an error: the caller looks up only what was skipped.
 
-    async def audit(self, rows: Sequence[dict[str, Any]]) -> None:
-        for chunk in _chunks(rows, 5000):
-            await insert_rows(self.session, _AUDIT, chunk)
+        PostgreSQL: all rows by COPY (the usual case: every event new); if any is stored already, that COPY
+        is undone and the rows go in by `INSERT … ON CONFLICT DO NOTHING RETURNING id`."""
+        if await copy_columns(self.session, _EVENTS, columns, all_or_nothing=True):
+            return set(columns["id"])
+        return set(await insert_columns(self.session, _EVENTS, columns, skip_conflicts_on=("source", "external_id"),
+                                        returning="id"))
+
+    async def audit(self, columns: dict[str, list[Any]]) -> None:
+        if not await copy_columns(self.session, _AUDIT, columns):
+            await insert_columns(self.session, _AUDIT, columns)
