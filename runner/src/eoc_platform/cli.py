@@ -68,7 +68,9 @@ def _up(args: argparse.Namespace) -> int:
     # the other way round: the broker dies with the thread that started it (PR_SET_PDEATHSIG is per thread).
     importing = threading.Thread(target=_import_platform, name="import-platform", daemon=True)
     importing.start()
-    broker = EmbeddedBroker(log_file=data_dir / "broker.log")
+    # One partition per topic: all-in-one runs one member per consumer group, which reads every partition
+    # of its topics in each fetch; four cost a third more idle CPU (33 % of a core against 23 %, measured).
+    broker = EmbeddedBroker(log_file=data_dir / "broker.log", partitions=1)
     try:
         broker.start()
     finally:
