@@ -70,3 +70,19 @@ async def test_access_logs_refuse_update_and_delete_in_the_database(service: str
             await engine.dispose()
         expected = {f"{table}_append_only"} if url.startswith("postgresql") else {f"{table}_no_update", f"{table}_no_delete"}
         assert names == expected, (url, names)
+
+
+async def test_replicas_migrating_a_new_database_at_once_both_start(databases) -> None:
+    """Two processes of one service (replicas, pods) migrate a new PostgreSQL database at the same moment:
+    one migrates, the other waits for it and finds the database at head; neither fails."""
+    import asyncio
+    import sys
+
+    url = await databases.create("migrations_race")
+    eoc = str(Path(sys.executable).parent / "eoc")
+    procs = [await asyncio.create_subprocess_exec(eoc, "migrate", "eligibility", "--database-url", url,
+                                                  stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+             for _ in range(3)]
+    results = [await p.communicate() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err.decode()[-500:] for _out, err in results]
+    assert len({out for out, _err in results}) == 1  # all at the same revision

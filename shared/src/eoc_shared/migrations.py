@@ -34,6 +34,8 @@ def alembic_config(migrations_dir: Path, url: str | None = None) -> Config:
 
 # Alembic's `context` is process-global: services migrating in one process (all-in-one) take turns.
 _MIGRATING = asyncio.Lock()
+# A transaction-scoped PostgreSQL advisory lock held while migrating ("eocmigr" as a number).
+_MIGRATION_LOCK_KEY = 0x656F636D696772
 
 
 async def upgrade_to_head(engine: AsyncEngine, migrations_dir: Path) -> None:
@@ -104,6 +106,10 @@ async def _upgrade_to_head(engine: AsyncEngine, migrations_dir: Path) -> None:
         command.upgrade(cfg, "head")
 
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Replicas (or pods) of one service starting on a new database at once: one migrates, the others
+            # wait for its commit and find the database at head (else both CREATE TABLE and one fails).
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
         await conn.run_sync(_upgrade)
 
 
