@@ -50,17 +50,15 @@ def refusal(value: str, *, multiline: bool) -> str | None:
 
 def clean_text(value: str) -> str:
     """A single-line text field: no controls at all, not blank, stored in NFC."""
-    if value.isascii() and value.isprintable():
-        # Printable ASCII (the usual case): no control, override, surrogate or separator, and already NFC.
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value
-    reason = refusal(value, multiline=False)
-    if reason:
-        raise ValueError(reason)
+    # Printable ASCII (the usual case) has no control, override, surrogate or separator and is NFC already.
+    if not (value.isascii() and value.isprintable()):
+        reason = refusal(value, multiline=False)
+        if reason:
+            raise ValueError(reason)
+        value = unicodedata.normalize("NFC", value)
     if not value.strip():
         raise ValueError("must not be empty")
-    return unicodedata.normalize("NFC", value)
+    return value
 
 
 def not_blank(value: str) -> str:

@@ -45,8 +45,16 @@ def configure_tracing(service: str) -> None:
     trace.set_tracer_provider(provider)
 
 
+_tracer_cache: dict[int, trace.Tracer] = {}
+
+
 def tracer() -> trace.Tracer:
-    return trace.get_tracer(_TRACER_NAME)
+    """The tracer of the current provider, looked up once per provider rather than per request or statement."""
+    provider = trace.get_tracer_provider()
+    found = _tracer_cache.get(id(provider))
+    if found is None:
+        found = _tracer_cache[id(provider)] = provider.get_tracer(_TRACER_NAME)
+    return found
 
 
 #: paths that get no server span (probes and scrapes would drown the traces)
@@ -66,7 +74,7 @@ def server_span(scope: dict[str, Any], service: str) -> tuple[Any, object] | Non
     carrier = {k.decode("latin-1"): v for k, v in scope.get("headers") or () if k in (b"traceparent", b"tracestate")}
     parent = _context_of(carrier) if carrier else None
     method = scope.get("method", "GET")
-    span = _server_tracer().start_span(
+    span = tracer().start_span(
         method, context=parent, kind=SpanKind.SERVER,
         attributes={"http.request.method": method, "eoc.service": service},
     )
@@ -87,18 +95,6 @@ def end_server_span(started: tuple[Any, object], scope: dict[str, Any], status: 
         span.end()
     finally:
         otel_context.detach(token)  # type: ignore[arg-type]  # the token attach() gave
-
-
-_tracer_cache: dict[int, trace.Tracer] = {}
-
-
-def _server_tracer() -> trace.Tracer:
-    """The tracer of the current provider, looked up once per provider rather than per request."""
-    provider = trace.get_tracer_provider()
-    found = _tracer_cache.get(id(provider))
-    if found is None:
-        found = _tracer_cache[id(provider)] = provider.get_tracer(_TRACER_NAME)
-    return found
 
 
 def instrument_engine(engine: Any, service: str) -> None:

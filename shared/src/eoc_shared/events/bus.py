@@ -99,14 +99,10 @@ def producer_for(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
-def message_headers(row: Any, service: str) -> list[tuple[str, bytes]]:
+def message_headers(event_id: Any, topic: str, payload: Mapping[str, Any], service: str) -> list[tuple[str, bytes]]:
     """The Kafka headers of one outbox row (CloudEvents binary-mode hints; the body is the whole envelope),
-    with the W3C trace context the row carries."""
-    return _headers(row.id, row.topic, row.payload, service)
-
-
-def _headers(event_id: Any, topic: str, payload: Mapping[str, Any], service: str) -> list[tuple[str, bytes]]:
-    """`message_headers` from the payload's fields the headers need (`type`, and the trace context if any)."""
+    with the W3C trace context the row carries: from the payload's fields they need (`type`, and the trace
+    context if any)."""
     return [
         ("ce_id", str(event_id).encode()),
         ("ce_type", payload["type"].encode()),
@@ -311,7 +307,7 @@ class OutboxRelay:
             rows = (await session.execute(stmt)).all()
             if not rows:
                 return 0
-            if not self._db.is_postgres:
+            if not postgres:
                 # SQLite: the service has one connection and this relay is its outbox's only one: give the
                 # connection back while the broker acknowledges (a round trip) instead of holding up requests
                 # and consumers; the UPDATE below takes it again.
@@ -337,7 +333,7 @@ class OutboxRelay:
                     partitions[row.topic] = sorted(await producer.partitions_for(row.topic))
                 key = row.key.encode()
                 where = (row.topic, key_partitioner(key, partitions[row.topic], partitions[row.topic]))
-                headers = _headers(row.id, row.topic, header_fields, self.service)
+                headers = message_headers(row.id, row.topic, header_fields, self.service)
                 batch = open_batches.get(where)
                 if batch is None or batch.append(key=key, value=value, timestamp=None, headers=headers) is None:
                     if batch is not None:  # full: send it, and start the next one for this partition
