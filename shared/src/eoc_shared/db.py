@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -11,11 +12,13 @@ from decimal import Decimal
 from typing import Any
 
 from asyncpg.pgproto.pgproto import UUID as _FastUUID
-from sqlalchemy import JSON, DateTime, Numeric, String, event, insert, text
+from sqlalchemy import JSON, DateTime, Numeric, String, event, exc, insert
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
+
+from eoc_shared.bulk import copy_columns
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -118,10 +121,6 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
     have been cut (a database restart, a proxy's idle timeout) and is replaced before anyone sees it. One
     that breaks in use is still answered 503 and the pool's connections are refreshed (disconnect handling).
     """
-    import time
-
-    from sqlalchemy import exc
-
     @event.listens_for(engine.sync_engine, "checkin")
     def _returned(_dbapi_conn: Any, record: Any) -> None:
         record.info["eoc_idle_since"] = time.monotonic()
@@ -217,31 +216,28 @@ class UnitOfWork:
         topic = first.pop("_topic")
         constant = {k: v for k, v in first.items() if k not in ("id", "subject", "data")}
         now = utcnow()
-        dumps = json.JSONEncoder(separators=(",", ":")).encode
-        # Every payload is {"id", <the constant fields>, "subject", "data"}: the constant part encoded once.
-        middle = dumps(constant)[1:-1]
-        ids = new_ids(len(items) - 1)
-        rows: list[tuple[uuid.UUID, str, str, str, datetime, int]] = [
-            (uuid.UUID(first["id"]), topic, str(items[0][0]), dumps(first), now, 0)]
-        for event_id, (key, data) in zip(ids, items[1:], strict=True):
-            subject = str(key)
-            body = data if isinstance(data, dict) else data.model_dump(mode="json")
-            rows.append((event_id, topic, subject, f'{{"id":"{event_id}",{middle},"subject":{dumps(subject)},'
-                                                   f'"data":{dumps(body)}}}', now, 0))
-        columns = ("id", "topic", "key", "payload", "created_at", "attempts")
+        n = len(items)
+        ids: list[uuid.UUID] = [uuid.UUID(first["id"]), *new_ids(n - 1)]
+        subjects = [str(key) for key, _data in items]
+        bodies = [data if isinstance(data, dict) else data.model_dump(mode="json") for _key, data in items[1:]]
         connection = await self.session.connection()
-        if connection.dialect.name == "postgresql" and len(rows) >= self.COPY_FROM:
-            raw: Any = (await connection.get_raw_connection()).driver_connection
-            if not raw.is_in_transaction():
-                # The driver opens its transaction at the first statement; COPY on the raw connection before
-                # any would run on its own and commit at once.
-                await connection.execute(text("SELECT 1"))
-            table: str = getattr(self._outbox_model, "__tablename__")  # noqa: B009 - any mapped outbox class
-            await raw.copy_records_to_table(table, columns=columns, records=rows)
+        if connection.dialect.name == "postgresql" and n >= self.COPY_FROM:
+            dumps = json.JSONEncoder(separators=(",", ":")).encode
+            # Every payload is {"id", <the constant fields>, "subject", "data"}: the constant part encoded once.
+            middle = dumps(constant)[1:-1]
+            payloads = [dumps(first), *(f'{{"id":"{event_id}",{middle},"subject":{dumps(subject)},"data":{dumps(body)}}}'
+                                        for event_id, subject, body in zip(ids[1:], subjects[1:], bodies, strict=True))]
+            table: Any = getattr(self._outbox_model, "__table__")  # noqa: B009 - any mapped outbox class
+            await copy_columns(self.session, table, {
+                "id": ids, "topic": [topic] * n, "key": subjects, "payload": payloads,
+                "created_at": [now] * n, "attempts": [0] * n})
         else:
             await connection.execute(insert(self._outbox_model), [
-                {**dict(zip(columns, row)), "payload": json.loads(row[3])} for row in rows])
-        self._events += len(rows)
+                {"id": ids[0], "topic": topic, "key": subjects[0], "payload": first, "created_at": now, "attempts": 0},
+                *({"id": event_id, "topic": topic, "key": subject, "created_at": now, "attempts": 0,
+                   "payload": {"id": str(event_id), **constant, "subject": subject, "data": body}}
+                  for event_id, subject, body in zip(ids[1:], subjects[1:], bodies, strict=True))])
+        self._events += n
 
     async def commit(self) -> None:
         await self.session.commit()
