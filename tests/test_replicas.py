@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from eligibility_svc.app import create_app as create_eligibility
 from eligibility_svc.db.models import DecisionRecord
 from eligibility_svc.settings import EligibilitySettings
-from eoc_platform.topics import ensure_topics
 from eoc_shared.broker import EmbeddedBroker
 from eoc_shared.db import Database, UnitOfWork
 from eoc_shared.events.bus import OutboxRelay
@@ -34,10 +33,9 @@ def _assignment(app: Any, topic: str) -> set[int]:
 
 
 async def test_two_replicas_split_the_partitions_and_handle_each_event_once(databases, data_dir, tmp_path) -> None:
-    """On a broker of their own, whose topics were made as `eoc up --distributed` makes them (4 partitions)."""
+    """On a broker of their own, whose start made the topics as `eoc up --distributed` has them (4 partitions)."""
     url = await databases.create("eligibility_replicas")
-    with EmbeddedBroker(log_file=tmp_path / "broker.log") as broker:
-        await ensure_topics(broker.bootstrap)
+    with EmbeddedBroker(log_file=tmp_path / "broker.log", partitions=4) as broker:
         await _replicas_share(url, broker, data_dir)
 
 
