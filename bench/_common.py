@@ -122,10 +122,21 @@ def hello_server() -> Iterator[str]:
             proc.wait(timeout=15)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far: on a loaded machine, work per CPU-second is steadier than per second."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid: int, *, descendants: bool = False) -> float:
+    """User + system CPU time of a process so far: on a loaded machine, work per CPU-second is steadier than per second.
+
+    With `descendants`, its children's too, living and reaped (`eoc up`'s broker; in distributed mode the
+    services, the dashboard and nginx); a process that exited meanwhile counts 0 there."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = [int(c) for t in Path(f"/proc/{pid}/task").iterdir()
+                    for c in (t / "children").read_text().split()] if descendants else []
+    except OSError:
+        if descendants:
+            return 0.0
+        raise
+    own = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if descendants else 0)
+    return own / os.sysconf("SC_CLK_TCK") + sum(cpu_seconds(c, descendants=True) for c in children)
 
 
 def pid_on_port(port: int) -> int:

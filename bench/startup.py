@@ -27,22 +27,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import HELLO_APP, checkout, free_port, src_path  # noqa: E402
+from _common import HELLO_APP, checkout, cpu_seconds, free_port, src_path  # noqa: E402
 
 EOC = Path(sys.executable).parent / "eoc"
 PREFIXES = ("referrals", "eligibility", "outcomes", "finance")
-
-
-def _cpu(pid: int) -> float:
-    """User + system seconds of a process and all its descendants so far (the broker, and in distributed
-    mode the services, the dashboard and nginx)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        children = [int(c) for t in Path(f"/proc/{pid}/task").iterdir()
-                    for c in (t / "children").read_text().split()]
-    except OSError:  # exited meanwhile
-        return 0.0
-    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK") + sum(_cpu(c) for c in children)
 
 
 def _until_ready(process: subprocess.Popen[bytes], urls: list[str], started: float, timeout: float) -> tuple[float, float]:
@@ -61,7 +49,7 @@ def _until_ready(process: subprocess.Popen[bytes], urls: list[str], started: flo
                 time.sleep(0.02)
     if pending:
         raise SystemExit(f"not ready within {timeout}s: {sorted(pending)}")
-    return time.monotonic() - started, _cpu(process.pid)
+    return time.monotonic() - started, cpu_seconds(process.pid, descendants=True)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
