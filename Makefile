@@ -43,6 +43,7 @@ lint: install
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy shared/src runner/src services/referral-svc/src services/eligibility-svc/src services/outcomes-svc/src services/finance-svc/src dashboard/src
+	$(VENV)/bin/mypy bench
 
 test-fast: install
 	$(VENV)/bin/pytest -m "not e2e" $(PYTEST_ARGS)

@@ -141,7 +141,7 @@ async def measure(conn: asyncpg.Connection, db: Database, repeat: int, label: st
     scan_times = await timed(aggregate_entries, max(3, repeat // 4))
     body = await one_year()
     children = await conn.fetchval("SELECT count(DISTINCT child_id) FROM intervention_children")
-    print(f"{label:>5} children={children:>9,}  rebuild {rebuild:6.1f} s ({result['children'] / rebuild:,.0f} children/s)")
+    print(f"{label:>5} children={children:>9,}  rebuild {rebuild:6.1f} s ({result.children / rebuild:,.0f} children/s)")
     print(f"      summary/{FY}        {describe(year_times)}  ({len(body):,} bytes, "
           f"{body.count('child_id'):,} breakdowns)")
     print(f"      summary 2020–2023   {describe(table_times)}")
