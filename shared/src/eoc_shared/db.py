@@ -14,11 +14,12 @@ from typing import Any
 from asyncpg.pgproto.pgproto import UUID as _FastUUID
 from sqlalchemy import JSON, DateTime, Numeric, String, event, exc, insert
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
 from eoc_shared.bulk import copy_columns
+from eoc_shared.sqlite import BUSY_TIMEOUT_SECONDS, inline_connector
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -89,8 +90,9 @@ def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         # One connection per service: SQLite has one writer at a time, and connections that compete for
         # it sleep in SQLite's busy handler (up to 100 ms a turn); waiting in the pool's queue is cheaper.
-        engine = create_async_engine(url, hide_parameters=True, connect_args={"timeout": 30}, pool_size=1,
-                                     max_overflow=0, pool_timeout=60)
+        # The statements run on the event loop's thread (eoc_shared.sqlite: no worker-thread hand-off per statement).
+        engine = create_async_engine(url, hide_parameters=True, pool_size=1, max_overflow=0, pool_timeout=60,
+                                     async_creator=inline_connector(make_url(url).database or ":memory:"))
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -100,7 +102,7 @@ def make_engine(url: str) -> AsyncEngine:
             # last commits (never corrupts); a crash of the process alone loses nothing (docs/performance.md).
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
             cursor.close()
 
         return engine
