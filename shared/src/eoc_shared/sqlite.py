@@ -13,6 +13,7 @@ while it runs. All-in-one is the small deployment's mode; a large one runs the s
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
@@ -145,3 +146,64 @@ def inline_connector(path: str) -> Callable[[], Awaitable[InlineConnection]]:
         return InlineConnection(sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False))
 
     return connect
+
+
+class WalCheckpoints:
+    """WAL checkpoints on a worker thread, so that their fsyncs do not hold up the event loop.
+
+    SQLite's automatic checkpoint runs inside the commit that crosses 1,000 pages of WAL and, with
+    `synchronous=NORMAL`, is the one step of a commit that waits for the disk: on the loop's own thread it would
+    stop every request and consumer of the process meanwhile. Here every `EVERY` commits a PASSIVE checkpoint
+    runs on its own connection in a worker thread; PASSIVE waits for no reader or writer, and the loop's
+    connection goes on appending to the WAL while it copies. The WAL starts again from its beginning once a
+    checkpoint has caught up with it. Under writes that never pause it cannot, so SQLite's own checkpoint
+    stays on as a backstop at `BACKSTOP_PAGES` (by then the worker has copied most of the frames).
+    """
+
+    EVERY = 200
+    QUIET_SECONDS = 1.0  # and after this long with commits not yet checkpointed
+    BACKSTOP_PAGES = 10_000  # 40 MB of 4 kB pages, ten times SQLite's default
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._commits = 0
+        self._running: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+
+    def committed(self) -> None:
+        """A transaction is committing (SQLAlchemy's `commit` event, before the database's commit)."""
+        self._commits += 1
+
+    def settled(self) -> None:
+        """The connection is back in the pool, its commit done: checkpoint now, or once writes pause."""
+        if not self._commits:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # returned outside the loop (disposal at exit): closing the connection checkpoints
+
+        if self._commits >= self.EVERY:
+            self._start(loop)
+        elif self._timer is None:
+            self._timer = loop.call_later(self.QUIET_SECONDS, self._quiet, loop)
+
+    def _quiet(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        if self._commits:
+            self._start(loop)
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._running is not None and not self._running.done():
+            return  # the next commit or quiet spell starts another
+        self._commits = 0
+        self._running = loop.run_in_executor(None, self.checkpoint)
+
+    def checkpoint(self) -> None:
+        connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            pass  # a later one copies what this one could not
+        finally:
+            connection.close()
