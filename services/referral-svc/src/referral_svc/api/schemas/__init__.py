@@ -21,6 +21,7 @@ from referral_svc.api.schemas.feeds import (
     FeedResult,
     ResolveIn,
     ReviewItem,
+    check_events,
 )
 from referral_svc.api.schemas.fields import (
     Language,
@@ -96,6 +97,7 @@ __all__ = [
     "StartedOut",
     "TimelineEntry",
     "TimersRunIn",
+    "check_events",
     "TimersRunOut",
     "WaitingOut",
     "Waitlisted",
