@@ -137,7 +137,8 @@ def measure(label: str, env: dict[str, str], args: argparse.Namespace, hello: fl
         before = (cpu_seconds(pid), _cpu(backends), _cpu(writers), _cpu(broker), _children_cpu(), _cpu(others))
         with _profiled(pid, args.profile and f"{args.profile}.{label}", args.seconds):
             r = wrk(target, seconds=args.seconds, connections=args.connections, script=script(args.size), timeout=30)
-        after = (cpu_seconds(pid), _cpu(backends), _cpu(writers), _cpu(broker), _children_cpu(), _cpu(others))
+            # before py-spy is reaped: its CPU would count as wrk's (both are this process's children)
+            after = (cpu_seconds(pid), _cpu(backends), _cpu(writers), _cpu(broker), _children_cpu(), _cpu(others))
         published, waiting = asyncio.run(_outbox(database))
         drained_at = time.monotonic()
         while waiting and time.monotonic() - drained_at < 60:
