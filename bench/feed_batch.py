@@ -130,15 +130,25 @@ def measure(label: str, env: dict[str, str], args: argparse.Namespace, hello: fl
                                                    text=True).stdout.split()]
         broker = [p for p in children if Path(f"/proc/{p}/comm").read_text().startswith("tansu")]
         others = [p for p in children if p not in broker and p != pid]  # the other services, dashboard, nginx
+        backends, writers = _titled(f" {database} "), [p for w in PG_WRITERS for p in _titled(f": {w}")]
+
+        def cpu_now() -> tuple[float, ...]:
+            return (cpu_seconds(pid), _cpu(backends), _cpu(writers), _cpu(broker), _children_cpu(), _cpu(others))
+
+        # What each process spends with nothing to do (consumers polling, metadata refreshes, heartbeats), to
+        # tell the work a batch costs from the background the run's seconds also pay for.
+        idle_before = cpu_now()
+        time.sleep(args.idle)
+        idle = [1000 * (a - b) / args.idle for a, b in zip(cpu_now(), idle_before, strict=True)]
         wrk(target, seconds=3, connections=args.connections, script=script(args.size))  # warm-up
         time.sleep(2)  # the warm-up's events published, so the run's relay figure is its own
-        backends, writers = _titled(f" {database} "), [p for w in PG_WRITERS for p in _titled(f": {w}")]
+        backends = _titled(f" {database} ")  # the pool's connections opened by the warm-up too
         published_before, _ = asyncio.run(_outbox(database))
-        before = (cpu_seconds(pid), _cpu(backends), _cpu(writers), _cpu(broker), _children_cpu(), _cpu(others))
+        before = cpu_now()
         with _profiled(pid, args.profile and f"{args.profile}.{label}", args.seconds):
             r = wrk(target, seconds=args.seconds, connections=args.connections, script=script(args.size), timeout=30)
             # before py-spy is reaped: its CPU would count as wrk's (both are this process's children)
-            after = (cpu_seconds(pid), _cpu(backends), _cpu(writers), _cpu(broker), _children_cpu(), _cpu(others))
+            after = cpu_now()
         published, waiting = asyncio.run(_outbox(database))
         drained_at = time.monotonic()
         while waiting and time.monotonic() - drained_at < 60:
@@ -160,6 +170,9 @@ def measure(label: str, env: dict[str, str], args: argparse.Namespace, hello: fl
         print(f"[{label}]   CPU ms per batch: " + ", ".join(f"{n} {c:.1f}" for n, c in zip(names, per_batch, strict=True))
               + f"; sum {sum(per_batch):.1f} ms = {2000 / max(sum(per_batch), 1e-9) * args.size:,.0f} events/s on 2 cores",
               flush=True)
+        print(f"[{label}]   idle, CPU ms per second: " + ", ".join(f"{n.split(' (')[0]} {c:.0f}"
+                                                           for n, c in zip(names, idle, strict=True) if n != "wrk"),
+              flush=True)
         print(f"[{label}]   relay: {(published - published_before) / args.seconds:,.0f} events/s published during "
               f"the run; {waiting if waiting else 'nothing'} left after {drain:.1f} s", flush=True)
         if not args.no_single:
@@ -174,6 +187,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=2)
     parser.add_argument("--ref", help="a git commit to measure the same way in the same run")
     parser.add_argument("--profile", help="py-spy raw profile of referral-svc during the run: FILE.<label>")
+    parser.add_argument("--idle", type=float, default=5, help="seconds of idle CPU measured before the load")
     parser.add_argument("--no-single", action="store_true", help="skip the batch-of-1 figure")
     args = parser.parse_args()
     hello, hello_per_cpu = hello_cpu(args.seconds)
