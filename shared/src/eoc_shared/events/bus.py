@@ -21,7 +21,7 @@ import json
 import random
 import traceback
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -34,9 +34,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import AckStatus
 from pydantic import ValidationError
-from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
-from sqlalchemy import Text as SQLText
-from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
+from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from eoc_shared import tracing
@@ -303,14 +301,18 @@ class OutboxRelay:
             # On PostgreSQL the payload comes as the text it is sent as, and only the fields the headers need
             # are read out of it; decoding every payload to encode it again cost as much as sending it.
             c = table.c
-            payload = (c.payload.cast(SQLText) if postgres else c.payload).label("body")
-            fields = ((c.payload["type"].as_string().label("type"), c.payload["traceparent"].as_string().label("traceparent"),
-                       c.payload["tracestate"].as_string().label("tracestate")) if postgres else ())
-            stmt = (select(c.seq, c.id, c.topic, c.key, payload, *fields)
-                    .where(c.published_at.is_(None)).order_by(c.seq).limit(limit))
+            raw: Any = None
             if postgres:
-                stmt = stmt.with_for_update(skip_locked=True)
-            rows = (await session.execute(stmt)).all()
+                # Straight to the driver, inside the session's transaction (the lock above opened it): a round's
+                # thousands of rows as asyncpg records, with no result wrapping or statement building per round.
+                raw = (await (await session.connection()).get_raw_connection()).driver_connection
+                rows: Sequence[Any] = await raw.fetch(
+                    f"SELECT seq, id, topic, key, payload::text, payload->>'type', payload->>'traceparent', "
+                    f"payload->>'tracestate' FROM {table.name} WHERE published_at IS NULL ORDER BY seq LIMIT $1 "
+                    "FOR UPDATE SKIP LOCKED", limit)
+            else:
+                rows = (await session.execute(select(c.seq, c.id, c.topic, c.key, c.payload).where(
+                    c.published_at.is_(None)).order_by(c.seq).limit(limit))).all()
             if not rows:
                 return 0
             if not postgres:
@@ -365,8 +367,8 @@ class OutboxRelay:
             await asyncio.gather(*futures)
             seqs = [row[0] for row in rows]
             if postgres:  # one array parameter, however many rows
-                await session.execute(update(table).where(c.seq == func.any(bindparam("seqs", seqs, type_=ARRAY(BIGINT))))
-                                      .values(published_at=utcnow()))
+                await raw.execute(f"UPDATE {table.name} SET published_at = $1 WHERE seq = ANY($2::bigint[])",
+                                  utcnow(), seqs)
             else:
                 await session.execute(update(table).where(c.seq.in_(seqs)).values(published_at=utcnow()))
             for topic, n in sent.items():
