@@ -288,7 +288,8 @@ async def partner_event_batch(
                             "status": "invalid", "errors": field_errors(event.errors())})
             continue
         results.append({"external_id": event.external_id})
-        valid.append(_incoming(source, event, acting))
+        valid.append(IncomingEvent(source.value, event.external_id, event.occurred_at, event.kind, event.summary,
+                                   event.la_child_id, event.nhs_number, acting))
         slots.append(len(results) - 1)
     outcomes = await feed_intake.receive_many(uow, valid) if valid else []
     await uow.commit()
