@@ -1,7 +1,7 @@
 """Benchmark: partner feed batches (1,000 events each) per second on PostgreSQL, against a hello endpoint.
 
 Run: .venv/bin/python bench/feed_batch.py [--seconds 10] [--size 1000] [--connections 2] [--ref REF]
-        [--profile FILE] [--no-single]
+        [--profile FILE] [--no-single] [--rounds N]
 `eoc up --distributed`, straight to referral-svc's own port; every event new and matched to a child that
 exists, so each one also writes a `partner.event.received` to the outbox (which the relay publishes
 meanwhile, in the same process). Goal: ≥ 20,000 events/s.
@@ -187,16 +187,19 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=2)
     parser.add_argument("--ref", help="a git commit to measure the same way in the same run")
     parser.add_argument("--profile", help="py-spy raw profile of referral-svc during the run: FILE.<label>")
+    parser.add_argument("--rounds", type=int, default=1, help="measure each tree this many times, alternating")
     parser.add_argument("--idle", type=float, default=5, help="seconds of idle CPU measured before the load")
     parser.add_argument("--no-single", action="store_true", help="skip the batch-of-1 figure")
     args = parser.parse_args()
     hello, hello_per_cpu = hello_cpu(args.seconds)
     print(f"hello endpoint: {hello:,.0f} req/s, {hello_per_cpu:,.0f} requests per CPU-second; "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    if args.ref:
-        with checkout(args.ref) as env:
-            measure(args.ref, env, args, hello, hello_per_cpu)
-    measure("this tree", {}, args, hello, hello_per_cpu)
+    with checkout(args.ref) as env:
+        for round_ in range(args.rounds):
+            # alternating which goes first, so neither always meets the machine's load in the same state
+            order = [("this tree", {}), (args.ref, env)] if args.ref else [("this tree", {})]
+            for label, tree_env in order if round_ % 2 else order[::-1]:
+                measure(label, tree_env, args, hello, hello_per_cpu)
     print(f"hello endpoint again: {hello_rps(args.seconds):,.0f} req/s; load average {os.getloadavg()[0]:.1f}")
 
 
