@@ -85,6 +85,20 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+async def _pg_counts(database: str) -> tuple[int, ...]:
+    """(transactions committed, rows inserted, rows updated, rows read) of the database so far (PostgreSQL
+    reports them at most a second late)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}")
+    try:
+        row = await conn.fetchrow("SELECT xact_commit, tup_inserted, tup_updated, tup_fetched + tup_returned AS read "
+                                  "FROM pg_stat_database WHERE datname = $1", database)
+        return tuple(int(v) for v in row.values())
+    finally:
+        await conn.close()
+
+
 async def _outbox(database: str) -> tuple[int, int]:
     """(rows published, rows waiting) in referral-svc's outbox."""
     import asyncpg
@@ -144,6 +158,7 @@ def measure(label: str, env: dict[str, str], args: argparse.Namespace, hello: fl
         time.sleep(2)  # the warm-up's events published, so the run's relay figure is its own
         backends = _titled(f" {database} ")  # the pool's connections opened by the warm-up too
         published_before, _ = asyncio.run(_outbox(database))
+        counts_before = asyncio.run(_pg_counts(database))
         before = cpu_now()
         with _profiled(pid, args.profile and f"{args.profile}.{label}", args.seconds):
             r = wrk(target, seconds=args.seconds, connections=args.connections, script=script(args.size), timeout=30)
@@ -155,6 +170,8 @@ def measure(label: str, env: dict[str, str], args: argparse.Namespace, hello: fl
             time.sleep(0.2)
             _, waiting = asyncio.run(_outbox(database))
         drain = time.monotonic() - drained_at
+        time.sleep(1)  # PostgreSQL's statistics of the run's last transactions
+        counts = [a - b for a, b in zip(asyncio.run(_pg_counts(database)), counts_before, strict=True)]
         events = r["rps"] * args.size
         total_events = events * args.seconds
         used = [a - b for a, b in zip(after, before, strict=True)]
@@ -173,6 +190,10 @@ def measure(label: str, env: dict[str, str], args: argparse.Namespace, hello: fl
         print(f"[{label}]   idle, CPU ms per second: " + ", ".join(f"{n.split(' (')[0]} {c:.0f}"
                                                            for n, c in zip(names, idle, strict=True) if n != "wrk"),
               flush=True)
+        batches = max(r["rps"] * args.seconds, 1e-9)
+        print(f"[{label}]   PostgreSQL per batch (the run and the relay's drain after it): "
+              f"{counts[0] / batches:.1f} transactions, {counts[1] / batches:,.0f} rows inserted, "
+              f"{counts[2] / batches:,.0f} updated, {counts[3] / batches:,.0f} read", flush=True)
         print(f"[{label}]   relay: {(published - published_before) / args.seconds:,.0f} events/s published during "
               f"the run; {waiting if waiting else 'nothing'} left after {drain:.1f} s", flush=True)
         if not args.no_single:
