@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -22,10 +21,6 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 async def _seed(runtime: ServiceRuntime) -> None:
     async with runtime.uow() as uow:
         await placement_rules.seed_placement_rule(uow)
-    # What exists once started (modules, classes, the app) lives as long as the process: move it out of the
-    # collector's way, so a full collection scans only what requests create. On the development VM a full
-    # collection over the ~200k start-up objects took ~170 ms and hit large summaries' p95 (docs/finance.md).
-    gc.freeze()
 
 
 def create_app(settings: FinanceSettings | None = None) -> FastAPI:

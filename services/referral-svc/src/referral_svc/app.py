@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -23,13 +22,6 @@ from referral_svc.settings import ReferralSettings
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def _after_start(_runtime: ServiceRuntime) -> None:
-    # What exists once started (modules, classes, the app) lives as long as the process: out of the
-    # collector's way, so a full collection scans only what requests create (a batch of feed events makes
-    # tens of thousands of objects, and full collections over the start-up heap came with them).
-    gc.freeze()
-
-
 def create_app(settings: ReferralSettings | None = None) -> FastAPI:
     settings = settings or ReferralSettings()
     runtime = ServiceRuntime(settings, outbox_model=Outbox, inbox_model=Inbox, migrations_dir=MIGRATIONS,
@@ -43,7 +35,6 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
         description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
         # fixed paths before /{referral_id}: the reports, the audit router and pre-proceedings
         routers=[reports_router, audit_router("/referrals", AuditLog, known=child_known), pre_proceedings_router, router],
-        on_start=_after_start,
     )
     # PostgreSQL: a few group transactions in flight; SQLite has one writer whatever we do.
     app.state.feed_group = GroupCommit(runtime.uow, writers=4 if runtime.db.is_postgres else 1)
