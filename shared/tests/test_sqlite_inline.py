@@ -16,7 +16,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from eoc_shared.db import make_engine
-from eoc_shared.sqlite import WalCheckpoints
+from eoc_shared.sqlite import WalCheckpoints, checkpoints_of
 
 
 async def test_statements_run_on_the_loops_thread(tmp_path: Path) -> None:
@@ -56,13 +56,14 @@ async def test_the_wal_is_checkpointed_off_the_loop(tmp_path: Path) -> None:
     on a worker thread copies it, so the WAL starts again from its beginning instead of growing to the backstop."""
     db = tmp_path / "x.sqlite3"
     engine = make_engine(f"sqlite+aiosqlite:///{db}")
-    checkpoints: list[tuple[float, float, int]] = []  # (started, finished, thread) of each
+    checkpoints = checkpoints_of(engine.sync_engine)
+    assert checkpoints is not None
+    threads: set[int] = set()
     original = WalCheckpoints.checkpoint
 
     def spy(self: WalCheckpoints) -> None:
-        started = time.monotonic()
+        threads.add(threading.get_ident())
         original(self)
-        checkpoints.append((started, time.monotonic(), threading.get_ident()))
 
     WalCheckpoints.checkpoint = spy  # type: ignore[method-assign]
     try:
@@ -73,9 +74,8 @@ async def test_the_wal_is_checkpointed_off_the_loop(tmp_path: Path) -> None:
             for _ in range(WalCheckpoints.EVERY):  # 3 pages a commit
                 async with engine.begin() as conn:
                     await conn.execute(text("INSERT INTO t VALUES (zeroblob(8000))"))
-                    last_insert = time.monotonic()  # its commit follows with no turn of the loop between
-            await eventually(lambda: any(started > last_insert for started, _, _ in checkpoints))  # noqa: B023
-        assert {thread for _, _, thread in checkpoints}.isdisjoint({threading.get_ident()})
+            await eventually(lambda: checkpoints.idle)  # a checkpoint begun after the burst's last commit ended
+        assert threads and threading.get_ident() not in threads
         written = bursts * WalCheckpoints.EVERY * 3 * 4096
         wal = await asyncio.to_thread(os.path.getsize, f"{db}-wal")
         assert wal < written / 3, f"WAL of {wal:,} bytes after {written:,} bytes of frames"

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from eoc_shared.bulk import copy_columns
-from eoc_shared.sqlite import BUSY_TIMEOUT_SECONDS, WalCheckpoints, inline_connector
+from eoc_shared.sqlite import BUSY_TIMEOUT_SECONDS, WalCheckpoints, inline_connector, register_checkpoints
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -95,7 +95,7 @@ def make_engine(url: str) -> AsyncEngine:
         path = make_url(url).database or ":memory:"
         engine = create_async_engine(url, hide_parameters=True, pool_size=1, max_overflow=0, pool_timeout=60,
                                      async_creator=inline_connector(path))
-        checkpoints = WalCheckpoints(path)
+        checkpoints = register_checkpoints(engine.sync_engine, WalCheckpoints(path))
         event.listen(engine.sync_engine, "commit", lambda _conn: checkpoints.committed())
         event.listen(engine.sync_engine, "checkin", lambda _conn, _record: checkpoints.settled())
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
@@ -171,6 +172,11 @@ class WalCheckpoints:
         self._timer: asyncio.TimerHandle | None = None
         self._again = False
 
+    @property
+    def idle(self) -> bool:
+        """No checkpoint running and none owed: every commit so far has been checkpointed after it."""
+        return not self._commits and (self._running is None or self._running.done())
+
     def committed(self) -> None:
         """A transaction is committing (SQLAlchemy's `commit` event, before the database's commit)."""
         self._commits += 1
@@ -215,3 +221,16 @@ class WalCheckpoints:
             pass  # a later one copies what this one could not
         finally:
             connection.close()
+
+
+_OF_ENGINE: weakref.WeakKeyDictionary[Any, WalCheckpoints] = weakref.WeakKeyDictionary()
+
+
+def register_checkpoints(engine: Any, checkpoints: WalCheckpoints) -> WalCheckpoints:
+    _OF_ENGINE[engine] = checkpoints
+    return checkpoints
+
+
+def checkpoints_of(engine: Any) -> WalCheckpoints | None:
+    """The WAL checkpoints of an engine `db.make_engine` made for SQLite (its `sync_engine`)."""
+    return _OF_ENGINE.get(engine)
