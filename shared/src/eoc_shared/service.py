@@ -242,7 +242,11 @@ def create_service_app(
     description: str,
     routers: Iterable[APIRouter],
     on_start: Callable[[ServiceRuntime], Any] | None = None,
+    first_routers: Iterable[APIRouter] = (),
 ) -> FastAPI:
+    """`first_routers` are matched before the health, operations and other routers: the hot paths, whose
+    requests would otherwise try every route declared before them (routes are tried in order). Only paths
+    that no other route could match belong there."""
     prefix = runtime.settings.prefix
     configure_logging(runtime.settings.log_level, runtime.settings.log_json)
 
@@ -270,6 +274,8 @@ def create_service_app(
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    for router in first_routers:
+        app.include_router(router)
     app.include_router(health_router(prefix))
     app.include_router(operability.ops_router(runtime))
     for router in routers:
