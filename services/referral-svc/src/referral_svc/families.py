@@ -62,6 +62,8 @@ async def register_family(uow: UnitOfWork, data: NewFamily, acting: Acting) -> F
     """The unique index answers whether the la_reference is taken: one round trip, not a look-up first."""
     now = utcnow()
     values = {"id": uuid.uuid4(), "created_at": now, "created_by": acting.actor, "updated_at": now, **asdict(data)}
+    # One INSERT and nothing else (no event, no audit row: no child yet), so no transaction around it.
+    await uow.one_statement()
     try:
         # A Core INSERT, not an ORM flush: the answer is built from these values (the object is never loaded).
         await Families(uow.session).insert(values)
