@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -19,7 +18,7 @@ from sqlalchemy import text
 
 from eoc_shared import operability, tracing
 from eoc_shared.auth import TokenVerifier
-from eoc_shared.db import Database, UnitOfWork
+from eoc_shared.db import Database, UnitOfWork, new_ids
 from eoc_shared.errors import install_error_handlers
 from eoc_shared.events.bus import Consumers, OutboxRelay
 from eoc_shared.events.deadletters import DeadLetters
@@ -164,6 +163,14 @@ class RequestContext:
         self.app = app
         self.service = service
         self._metrics: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._ids: list[str] = []
+
+    def _new_request_id(self) -> str:
+        """A random UUID as text, made 256 at a time from one read of the OS's random source (`new_ids`):
+        `str(uuid.uuid4())` per request cost 6 µs, as much as the rest of this middleware's own work."""
+        if not self._ids:
+            self._ids = [str(i) for i in new_ids(256)]
+        return self._ids.pop()
 
     def _instruments(self, method: str, route: str, status: int) -> tuple[Any, Any]:
         """The labelled counter and histogram children, looked up once per (method, route, status class)."""
@@ -183,7 +190,7 @@ class RequestContext:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else str(uuid.uuid4())
+        request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else self._new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
