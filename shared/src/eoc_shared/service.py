@@ -147,6 +147,14 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
+def unit_of_work_of(request: Request) -> UnitOfWork:
+    """The request's unit of work for `async with` in the endpoint itself, for the hot write paths: the same
+    transaction as the `UoW` dependency, without FastAPI's machinery for a generator dependency (an exit
+    stack and a shielded cancel scope per request, 5–6 % of a registration's CPU)."""
+    runtime: ServiceRuntime = request.app.state.runtime  # Starlette's app state is untyped
+    return runtime.uow()
+
+
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 

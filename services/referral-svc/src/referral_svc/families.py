@@ -58,8 +58,9 @@ class FamilyChanges(_Changes):
     interpreter_needed: bool | Keep = KEEP
 
 
-async def register_family(uow: UnitOfWork, data: NewFamily, acting: Acting) -> Family:
-    """The unique index answers whether the la_reference is taken: one round trip, not a look-up first."""
+async def register_family(uow: UnitOfWork, data: NewFamily, acting: Acting) -> dict[str, Any]:
+    """The unique index answers whether the la_reference is taken: one round trip, not a look-up first.
+    Answers the stored row's values (an ORM object built only to be read back cost 2–3 % of the request)."""
     now = utcnow()
     values = {"id": uuid.uuid4(), "created_at": now, "created_by": acting.actor, "updated_at": now, **asdict(data)}
     # One INSERT and nothing else (no event, no audit row: no child yet), so no transaction around it.
@@ -71,7 +72,7 @@ async def register_family(uow: UnitOfWork, data: NewFamily, acting: Acting) -> F
         await uow.rollback()
         raise Conflict(f"a family with la_reference {data.la_reference!r} is already registered",
                        field="la_reference") from exc
-    return Family(**values)
+    return values
 
 
 async def read_family(uow: UnitOfWork, family_id: uuid.UUID, acting: Acting) -> tuple[Family, list[uuid.UUID]]:
@@ -138,7 +139,8 @@ class ChildChanges(_Changes):
     effective_on: date | Keep = KEEP
 
 
-async def add_child(uow: UnitOfWork, family_id: uuid.UUID, data: NewChild, acting: Acting) -> Child:
+async def add_child(uow: UnitOfWork, family_id: uuid.UUID, data: NewChild, acting: Acting) -> dict[str, Any]:
+    """Answers the stored row's values, as `register_family`."""
     if not await Families(uow.session).exists(family_id):
         raise NotFound(f"there is no family {family_id}")
     _check_date_of_birth(data.date_of_birth)
@@ -161,7 +163,7 @@ async def add_child(uow: UnitOfWork, family_id: uuid.UUID, data: NewChild, actin
             raise Conflict("a child with this NHS number is already registered", field="nhs_number") from exc
         raise Conflict("a child with this la_child_id or NHS number is already registered", field="la_child_id") from exc
     await AuditLog(uow.session).append(acting, "child.created", [values["id"]])
-    return Child(**values)
+    return values
 
 
 def _check_date_of_birth(date_of_birth: date) -> None:

@@ -20,7 +20,7 @@ from eoc_shared.acting import acting_of as _acting
 from eoc_shared.auth import Principal, Scope, requires
 from eoc_shared.clock import today
 from eoc_shared.errors import Forbidden, Invalid, field_errors
-from eoc_shared.service import UoW
+from eoc_shared.service import UoW, unit_of_work_of
 from eoc_shared.text import Text
 from eoc_shared.vocab import FeedSource, Programme
 from referral_svc import (
@@ -97,16 +97,17 @@ TextQuery = Annotated[Text | None, Query()]
 # --------------------------------------------------------------------------------------------- families
 
 
-def _family_out(family: Family, child_ids: list[uuid.UUID]) -> FamilyOut:
+def _family_out(family: Family | dict[str, Any], child_ids: list[uuid.UUID]) -> FamilyOut:
     out = FamilyOut.model_validate(family)
     out.child_ids = child_ids
     return out
 
 
 @intake.post("/families", status_code=status.HTTP_201_CREATED, response_model=FamilyOut)
-async def register_family(body: FamilyIn, uow: UoW, principal: CaseWriter, request: Request) -> FamilyOut:
-    family = await families.register_family(uow, families.NewFamily(**body.model_dump()), _acting(principal, request))
-    await uow.commit()
+async def register_family(body: FamilyIn, principal: CaseWriter, request: Request) -> FamilyOut:
+    async with unit_of_work_of(request) as uow:  # not the `UoW` dependency: see unit_of_work_of
+        family = await families.register_family(uow, families.NewFamily(**body.model_dump()), _acting(principal, request))
+        await uow.commit()
     return _family_out(family, [])
 
 
@@ -128,9 +129,11 @@ async def update_family(
 
 
 @intake.post("/families/{family_id}/children", status_code=status.HTTP_201_CREATED, response_model=ChildOut)
-async def add_child(family_id: uuid.UUID, body: ChildIn, uow: UoW, principal: CaseWriter, request: Request) -> ChildOut:
-    child = await families.add_child(uow, family_id, families.NewChild(**body.model_dump()), _acting(principal, request))
-    await uow.commit()
+async def add_child(family_id: uuid.UUID, body: ChildIn, principal: CaseWriter, request: Request) -> ChildOut:
+    async with unit_of_work_of(request) as uow:
+        child = await families.add_child(uow, family_id, families.NewChild(**body.model_dump()),
+                                         _acting(principal, request))
+        await uow.commit()
     return ChildOut.model_validate(child)
 
 
