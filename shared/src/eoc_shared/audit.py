@@ -8,6 +8,7 @@ there is no update or delete path here either.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
@@ -63,6 +64,12 @@ class Actor(Protocol):
 E = TypeVar("E", bound=AccessLogMixin)
 
 
+@functools.cache
+def _insert_into(table: Any) -> Any:
+    """One INSERT statement per audit table, built once."""
+    return insert(table)
+
+
 class AccessLogRepository(Generic[E]):
     """Appends and reads; a service subclasses it naming its model (`model = AuditEntry`)."""
 
@@ -87,7 +94,7 @@ class AccessLogRepository(Generic[E]):
         rows = [{"at": now, "actor": acting.actor, "role": acting.role, "action": action, "child_id": child_id,
                  "request_id": acting.request_id} for child_id in dict.fromkeys(child_ids)]
         if rows:
-            await self.session.execute(insert(self.model.__table__), rows[0] if len(rows) == 1 else rows)
+            await self.session.execute(_insert_into(self.model.__table__), rows[0] if len(rows) == 1 else rows)
 
     async def of_child(self, child_id: uuid.UUID) -> Sequence[E]:
         stmt = select(self.model).where(self.model.child_id == child_id).order_by(self.model.seq)
