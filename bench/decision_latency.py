@@ -18,11 +18,16 @@ import asyncio
 import json
 import re
 import statistics
+import subprocess
+import sys
 import time
 import uuid
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
 
 import httpx
-from _common import checkout, hello_rps, platform, token
+from _common import checkout, cpu_seconds, hello_rps, platform, token
 from aiokafka import AIOKafkaConsumer
 from journeys import child_body, family_body, referral_body
 
@@ -107,7 +112,8 @@ HOP_NAMES = ("POST answered", "→ referral.created", "→ eligibility.decided",
 
 
 async def run_rate(base: str, bootstrap: str, social: str, rate: float, seconds: float,
-                   hops: list[list[float]] | None = None) -> list[float]:
+                   hops: list[list[float]] | None = None, cpu: tuple[int, list[float]] | None = None) -> list[float]:
+    """Latencies in ms, sorted; with `cpu` (pid, list), appends the process's CPU seconds over the rate phase."""
     n = int(rate * seconds)
     watch_hops = hops is not None
     hops = [] if hops is None else hops
@@ -117,13 +123,36 @@ async def run_rate(base: str, bootstrap: str, social: str, rate: float, seconds:
         cases = await _prepare(client, n)
         await asyncio.sleep(1.0)  # let the children's events settle
         tasks = []
+        cpu_before = cpu_seconds(cpu[0]) if cpu else 0.0
         start = time.perf_counter()
         for i, (family_id, child_id) in enumerate(cases):
             delay = start + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(_one(client, decisions, family_id, child_id, hops)))
-        return sorted(await asyncio.gather(*tasks))
+        latencies = sorted(await asyncio.gather(*tasks))
+        if cpu:
+            cpu[1].append(cpu_seconds(cpu[0]) - cpu_before)
+        return latencies
+
+
+def _profiled(pid: int, path: str | None, rate: float) -> Any:
+    """py-spy on `eoc up` (its threads included) while the block runs, when asked for."""
+    if not path:
+        return nullcontext()
+
+    class _Spy:
+        def __enter__(self) -> None:
+            self.proc = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--format", "raw", "--threads",
+                                          "--rate", "200", "-o", f"{path}.{rate:g}", "--nonblocking"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)
+
+        def __exit__(self, *exc: object) -> None:
+            self.proc.send_signal(2)
+            self.proc.wait(timeout=30)
+
+    return _Spy()
 
 
 def pct(values: list[float], p: float) -> float:
@@ -137,18 +166,23 @@ def main() -> None:
     parser.add_argument("--ref", help="run a git commit's code (e.g. main) instead of the working tree")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for `eoc up` (e.g. settings)")
     parser.add_argument("--hops", action="store_true", help="also print the time of each hop of the path")
+    parser.add_argument("--profile", help="py-spy record `eoc up` during each rate phase into this file (raw format)")
     args = parser.parse_args()
     env = dict(e.split("=", 1) for e in args.env)
     hello = hello_rps(5)
     print(f"hello endpoint: {hello:,.0f} req/s; code: {args.ref or 'working tree'}", flush=True)
-    with checkout(args.ref) as code, platform(env={**code, **env}) as (base, data_dir, _proc):
+    with checkout(args.ref) as code, platform(env={**code, **env}) as (base, data_dir, proc):
         social = token(data_dir, "social_worker")
         bootstrap = re.search(r"broker on (\S+);", (data_dir / "eoc.log").read_text()).group(1)  # type: ignore[union-attr]
         for rate in (float(r) for r in args.rates.split(",")):
             hops: list[list[float]] = []
-            lat = asyncio.run(run_rate(base, bootstrap, social, rate, args.seconds, hops if args.hops else None))
+            cpu: list[float] = []
+            with _profiled(proc.pid, args.profile, rate):
+                lat = asyncio.run(run_rate(base, bootstrap, social, rate, args.seconds, hops if args.hops else None,
+                                           cpu=(proc.pid, cpu)))
             print(f"{rate:g} referrals/s, {len(lat)} referrals: p50 {statistics.median(lat):.0f} ms, "
-                  f"p95 {pct(lat, 95):.0f} ms, p99 {pct(lat, 99):.0f} ms, max {lat[-1]:.0f} ms", flush=True)
+                  f"p95 {pct(lat, 95):.0f} ms, p99 {pct(lat, 99):.0f} ms, max {lat[-1]:.0f} ms; "
+                  f"eoc up's CPU {cpu[0] * 1000 / len(lat):.1f} ms per referral", flush=True)
             for name, values in zip(HOP_NAMES, zip(*hops)):
                 ordered = sorted(values)
                 print(f"  {name:24} p50 {statistics.median(ordered):6.0f} ms  p99 {pct(ordered, 99):6.0f} ms", flush=True)

@@ -67,8 +67,11 @@ REFERRAL_LUA = textwrap.dedent(
     """
 )
 
+FIGURES = ("feed event", "family", "child", "referral")
 
-def measure(mode: str, env: dict[str, str], seconds: int, hello_url: str, label: str) -> dict[str, float]:
+
+def measure(mode: str, env: dict[str, str], seconds: int, hello_url: str, label: str,
+            figures: tuple[str, ...] = FIGURES) -> dict[str, float]:
     import uuid
 
     results: dict[str, float] = {}
@@ -89,6 +92,8 @@ def measure(mode: str, env: dict[str, str], seconds: int, hello_url: str, label:
             # every referral is decided by eligibility-svc and read by the others: the whole platform's work
             ("referral", REFERRAL_LUA % {"token": social, "family_id": family_id, "child_id": child_id}),
         ):
+            if name not in figures:
+                continue
             # The hello endpoint right before each figure: the machine's load moves within a run.
             hello_seconds = max(3, seconds // 2)
             before = cpu_seconds(hello_pid)
@@ -113,14 +118,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--compare", help="a git commit to measure side by side (e.g. main)")
     parser.add_argument("--modes", default="allinone,distributed")
+    parser.add_argument("--figures", default=",".join(FIGURES), help="some of: " + ", ".join(FIGURES))
     args = parser.parse_args()
+    figures = tuple(args.figures.split(","))
     with hello_server() as hello_url:
         wrk(hello_url, seconds=2)  # warm-up
         for mode in args.modes.split(","):
             if args.compare:
                 with checkout(args.compare) as env:
-                    measure(mode, env, args.seconds, hello_url, args.compare)
-            measure(mode, {}, args.seconds, hello_url, "this")
+                    measure(mode, env, args.seconds, hello_url, args.compare, figures)
+            measure(mode, {}, args.seconds, hello_url, "this", figures)
 
 
 if __name__ == "__main__":

@@ -14,11 +14,12 @@ from typing import Any
 from asyncpg.pgproto.pgproto import UUID as _FastUUID
 from sqlalchemy import JSON, DateTime, Numeric, String, event, exc, insert
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import TypeDecorator
 
 from eoc_shared.bulk import copy_columns
+from eoc_shared.sqlite import BUSY_TIMEOUT_SECONDS, WalCheckpoints, inline_connector
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -89,8 +90,14 @@ def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         # One connection per service: SQLite has one writer at a time, and connections that compete for
         # it sleep in SQLite's busy handler (up to 100 ms a turn); waiting in the pool's queue is cheaper.
-        engine = create_async_engine(url, hide_parameters=True, connect_args={"timeout": 30}, pool_size=1,
-                                     max_overflow=0, pool_timeout=60)
+        # The statements run on the event loop's thread (eoc_shared.sqlite: no worker-thread hand-off per statement),
+        # the WAL checkpoints on a worker thread.
+        path = make_url(url).database or ":memory:"
+        engine = create_async_engine(url, hide_parameters=True, pool_size=1, max_overflow=0, pool_timeout=60,
+                                     async_creator=inline_connector(path))
+        checkpoints = WalCheckpoints(path)
+        event.listen(engine.sync_engine, "commit", lambda _conn: checkpoints.committed())
+        event.listen(engine.sync_engine, "checkin", lambda _conn, _record: checkpoints.settled())
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -99,8 +106,10 @@ def make_engine(url: str) -> AsyncEngine:
             # WAL + NORMAL: a commit is not fsynced, the checkpoint is. A power loss or OS crash may lose the
             # last commits (never corrupts); a crash of the process alone loses nothing (docs/performance.md).
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # WalCheckpoints checkpoints off the loop; SQLite's own, in the commit, only as a backstop.
+            cursor.execute(f"PRAGMA wal_autocheckpoint={WalCheckpoints.BACKSTOP_PAGES}")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
             cursor.close()
 
         return engine

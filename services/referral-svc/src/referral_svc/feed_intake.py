@@ -173,6 +173,8 @@ class GroupCommit:
     them. A second writer starts only when events are waiting and every writer is busy.
     """
 
+    GATHER_TURNS = 4
+
     def __init__(self, uow_factory: Callable[[], UnitOfWork], max_group: int = 500, writers: int = 1) -> None:
         self._uow_factory = uow_factory
         self._max_group = max_group
@@ -196,9 +198,12 @@ class GroupCommit:
 
     async def _drain(self) -> None:
         try:
-            # One turn of the event loop first: requests parsed in the same turn join this group rather than
-            # wait for the next one.
-            await asyncio.sleep(0)
+            # A few turns of the event loop first: requests whose bytes have already arrived (reading, parsing,
+            # the middleware and the endpoint take a turn each) join this group rather than wait for the next.
+            # On SQLite a transaction's statements now run without yielding to the loop, so without these turns
+            # nothing would arrive while a group is written, and groups would be of one.
+            for _ in range(self.GATHER_TURNS):
+                await asyncio.sleep(0)
             await self._write_queued()
         finally:
             # No await between the last empty look at the queue and this: a submit either sees this writer

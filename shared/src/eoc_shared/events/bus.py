@@ -37,7 +37,6 @@ from pydantic import ValidationError
 from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy import Text as SQLText
 from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
-from sqlalchemy.exc import IntegrityError
 
 from eoc_shared import tracing
 from eoc_shared.db import Database, UnitOfWork, utcnow
@@ -556,12 +555,11 @@ class Consumers:
         key = record.key
         epoch = self._epoch
         outcome, attempts, reason = await self.process(sub, raw, msg.headers)
-        if outcome == "handled":
-            await self._commit(msg, epoch, wait=True)
-            return
-        if outcome == "duplicate":
+        if outcome in ("handled", "duplicate"):
             # Every message is committed, repeats included (else a group whose last messages were repeats
-            # stays short of the end for good), but a repeat's commit is coalesced with the next ones.
+            # stays short of the end for good), in the background and coalesced with the next ones: the next
+            # message does not wait for the broker's acknowledgement, and one read again after a crash is a
+            # repeat the inbox recognises.
             await self._commit(msg, epoch, wait=False)
             return
         await self._dead_letter(sub, raw, key, reason, attempts=attempts, msg=msg, epoch=epoch)
@@ -689,28 +687,37 @@ class Consumers:
         return envelope, payload
 
     async def _handle_once(self, sub: Subscription, envelope: Envelope, payload: EventPayload) -> str:
-        if (sub.consumer, envelope.id) in self._seen:
+        """Handle one event in one transaction with its inbox row, or recognise it as a repeat.
+
+        The inbox row is added after the handler has run and written in the commit's flush with the handler's
+        last writes (no look-up first, no flush of its own: on the decision path, each hop is a few round trips
+        to a database thread through a busy event loop). A repeat
+        the cache does not know either breaks the inbox's primary key at commit, or makes its handler fail
+        on state that already shows it; either way the transaction is rolled back, and the inbox, asked
+        only then, says it was handled before."""
+        key = (sub.consumer, envelope.id)
+        if key in self._seen:
             return "duplicate"
-        async with self._uow_factory() as uow:
-            seen = await uow.session.get(self._inbox, (sub.consumer, envelope.id))
-            if seen is not None:
-                return "duplicate"
-            uow.session.add(
-                self._inbox(consumer=sub.consumer, event_id=envelope.id, topic=sub.spec.topic, handled_at=utcnow())
-            )
-            await uow.session.flush()
-            await sub.handler(uow, envelope, payload)
-            try:
+        try:
+            async with self._uow_factory() as uow:
+                await sub.handler(uow, envelope, payload)
+                uow.session.add(
+                    self._inbox(consumer=sub.consumer, event_id=envelope.id, topic=sub.spec.topic, handled_at=utcnow())
+                )
                 await uow.commit()
-            except IntegrityError:
-                await uow.rollback()
-                async with self._uow_factory() as check:
-                    if await check.session.get(self._inbox, (sub.consumer, envelope.id)) is not None:
-                        return "duplicate"
-                raise
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if not is_outage(exc) and await self._in_inbox(key):
+                return "duplicate"
+            raise
         if len(self._seen) < SEEN_LIMIT:
-            self._seen.add((sub.consumer, envelope.id))
+            self._seen.add(key)
         return "handled"
+
+    async def _in_inbox(self, key: tuple[str, Any]) -> bool:
+        async with self._uow_factory() as check:
+            return await check.session.get(self._inbox, key) is not None
 
     async def _dead_letter(
         self, sub: Subscription, raw: bytes, key: bytes | None, reason: str, attempts: int, msg: KafkaMessage,
