@@ -137,13 +137,13 @@ async def run_rate(base: str, bootstrap: str, social: str, rate: float, seconds:
 
 
 def _profiled(pid: int, path: str | None, rate: float) -> Any:
-    """py-spy on `eoc up` (its threads included) while the block runs, when asked for."""
+    """py-spy on `eoc up` while the block runs, when asked for: samples of the thread holding the GIL (Python's CPU)."""
     if not path:
         return nullcontext()
 
     class _Spy:
         def __enter__(self) -> None:
-            self.proc = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--format", "raw", "--threads",
+            self.proc = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--format", "raw", "--gil",
                                           "--rate", "200", "-o", f"{path}.{rate:g}", "--nonblocking"],
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)

@@ -74,13 +74,16 @@ async def test_publish_many_writes_what_publish_writes_one_by_one(database: Data
         assert FollowupDue.model_validate(envelope.data) == data
 
 
+@pytest.mark.parametrize("form", ["dict", "json"])
 @pytest.mark.parametrize("count", [3, UnitOfWork.COPY_FROM + 7])
-async def test_publish_many_takes_payloads_already_dumped(database: Database, count: int) -> None:
-    """Bulk paths hand over `model_dump(mode="json")` dicts: the outbox holds what the models would give."""
+async def test_publish_many_takes_payloads_already_dumped(database: Database, count: int, form: str) -> None:
+    """Bulk paths hand over `model_dump(mode="json")` dicts, or their JSON text: the outbox holds what the
+    models would give."""
     items = [due(6 + i) for i in range(count)]
     models = await _outbox_after(database, lambda uow: uow.publish_many("followup.due", items))
     dumped = await _outbox_after(database, lambda uow: uow.publish_many(
-        "followup.due", [(key, data.model_dump(mode="json")) for key, data in items]))
+        "followup.due", [(key, data.model_dump(mode="json") if form == "dict" else data.model_dump_json())
+                         for key, data in items]))
     for by_model, by_dict in zip(models, dumped[len(models):], strict=True):
         assert (by_dict.topic, by_dict.key) == (by_model.topic, by_model.key)
         assert by_dict.payload["data"] == by_model.payload["data"]
@@ -93,6 +96,8 @@ async def test_publish_many_checks_a_dumped_payload_against_its_model(database: 
     async with UnitOfWork(database, Outbox, SOURCE) as uow:
         with pytest.raises(ValueError):
             await uow.publish_many("followup.due", [(uuid.uuid4(), {"followup_id": "not an id"})])
+        with pytest.raises(ValueError):
+            await uow.publish_many("followup.due", [(uuid.uuid4(), '{"followup_id": "not an id"}')])
 
 
 def test_bulk_ids_are_distinct_version_4_uuids() -> None:

@@ -219,8 +219,8 @@ class UnitOfWork:
         otherwise one multi-row INSERT. The events of one call share their `time`.
 
         `data` is the event's payload model, or (bulk paths) the dict its `model_dump(mode="json")` would
-        give, built by the caller from values it has already checked: the first of those is checked against
-        the model here, the others are taken as they are."""
+        give, or that dict's JSON text, built by the caller from values it has already checked: the first of
+        those is checked against the model here, the others are taken as they are."""
         from eoc_shared.events.envelope import build_envelope
         from eoc_shared.events.schemas import spec_for
 
@@ -229,6 +229,8 @@ class UnitOfWork:
         first_data = items[0][1]
         if isinstance(first_data, dict):
             first_data = spec_for(event_type).model.model_validate(first_data)
+        elif isinstance(first_data, str):
+            first_data = spec_for(event_type).model.model_validate_json(first_data)
         first = build_envelope(event_type, key=str(items[0][0]), data=first_data, source=self._source)
         topic = first.pop("_topic")
         constant = {k: v for k, v in first.items() if k not in ("id", "subject", "data")}
@@ -236,13 +238,14 @@ class UnitOfWork:
         n = len(items)
         ids: list[uuid.UUID] = [uuid.UUID(first["id"]), *new_ids(n - 1)]
         subjects = [str(key) for key, _data in items]
-        bodies = [data if isinstance(data, dict) else data.model_dump(mode="json") for _key, data in items[1:]]
+        bodies = [data if isinstance(data, dict | str) else data.model_dump(mode="json") for _key, data in items[1:]]
         connection = await self.session.connection()
         if connection.dialect.name == "postgresql" and n >= self.COPY_FROM:
             dumps = json.JSONEncoder(separators=(",", ":")).encode
             # Every payload is {"id", <the constant fields>, "subject", "data"}: the constant part encoded once.
             middle = dumps(constant)[1:-1]
-            payloads = [dumps(first), *(f'{{"id":"{event_id}",{middle},"subject":{dumps(subject)},"data":{dumps(body)}}}'
+            payloads = [dumps(first), *(f'{{"id":"{event_id}",{middle},"subject":{dumps(subject)},'
+                                        f'"data":{body if isinstance(body, str) else dumps(body)}}}'
                                         for event_id, subject, body in zip(ids[1:], subjects[1:], bodies, strict=True))]
             table: Any = getattr(self._outbox_model, "__table__")  # noqa: B009 - any mapped outbox class
             await copy_columns(self.session, table, {
@@ -252,7 +255,8 @@ class UnitOfWork:
             await connection.execute(insert(self._outbox_model), [
                 {"id": ids[0], "topic": topic, "key": subjects[0], "payload": first, "created_at": now, "attempts": 0},
                 *({"id": event_id, "topic": topic, "key": subject, "created_at": now, "attempts": 0,
-                   "payload": {"id": str(event_id), **constant, "subject": subject, "data": body}}
+                   "payload": {"id": str(event_id), **constant, "subject": subject,
+                               "data": json.loads(body) if isinstance(body, str) else body}}
                   for event_id, subject, body in zip(ids[1:], subjects[1:], bodies, strict=True))])
         self._events += n
 

@@ -67,6 +67,7 @@ from referral_svc.api.schemas import (
     WaitingOut,
     Waitlisted,
     WithdrawIn,
+    check_events,
 )
 from referral_svc.db.models import Child, Family
 from referral_svc.domain.interventions import ChildOutcome
@@ -290,16 +291,15 @@ async def partner_event_batch(
     results: list[dict[str, Any]] = []
     valid: list[IncomingEvent] = []
     slots: list[int] = []
-    for raw in body.events:
-        external_id = raw.get("external_id") if isinstance(raw, dict) else None
-        results.append({"external_id": external_id if isinstance(external_id, str) else None})
-        try:
-            event = FeedEventIn.model_validate(raw)
-        except ValidationError as exc:
-            results[-1].update(status="invalid", errors=field_errors(exc.errors()))
+    for raw, event in zip(body.events, check_events(body.events), strict=True):
+        if isinstance(event, ValidationError):
+            external_id = raw.get("external_id") if isinstance(raw, dict) else None
+            results.append({"external_id": external_id if isinstance(external_id, str) else None,
+                            "status": "invalid", "errors": field_errors(event.errors())})
             continue
-        results[-1]["external_id"] = event.external_id
-        valid.append(_incoming(source, event, acting))
+        results.append({"external_id": event.external_id})
+        valid.append(IncomingEvent(source.value, event.external_id, event.occurred_at, event.kind, event.summary,
+                                   event.la_child_id, event.nhs_number, acting))
         slots.append(len(results) - 1)
     outcomes = await feed_intake.receive_many(uow, valid) if valid else []
     await uow.commit()
