@@ -169,6 +169,7 @@ class WalCheckpoints:
         self._commits = 0
         self._running: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._again = False
 
     def committed(self) -> None:
         """A transaction is committing (SQLAlchemy's `commit` event, before the database's commit)."""
@@ -195,9 +196,16 @@ class WalCheckpoints:
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._running is not None and not self._running.done():
-            return  # the next commit or quiet spell starts another
+            self._again = True  # one more as soon as this one ends, so that the last commits are copied too
+            return
         self._commits = 0
+        self._again = False
         self._running = loop.run_in_executor(None, self.checkpoint)
+        self._running.add_done_callback(lambda _done: self._after(loop))
+
+    def _after(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._again and self._commits:
+            self._start(loop)
 
     def checkpoint(self) -> None:
         connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
