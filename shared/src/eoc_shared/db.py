@@ -187,6 +187,14 @@ class UnitOfWork:
         await self.session.rollback()
         await self.session.close()
 
+    async def one_statement(self) -> None:
+        """Declare that this unit of work writes with exactly one statement and does nothing after it: on
+        PostgreSQL the statement then runs in autocommit (atomic on its own), without BEGIN and COMMIT — two
+        round trips of its three. Call before the statement; `commit()` is still called (nothing to do then).
+        SQLite keeps its transaction (its BEGIN rides on the statement itself; a COMMIT there is no server round trip)."""
+        if self._db.is_postgres:
+            await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
     def publish(self, event_type: str, key: uuid.UUID | str, data: Any, subject: str | None = None) -> None:
         """Record an event in the outbox, inside this transaction."""
         from eoc_shared.events.envelope import build_envelope

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -20,7 +19,7 @@ from sqlalchemy import text
 
 from eoc_shared import operability, tracing
 from eoc_shared.auth import TokenVerifier
-from eoc_shared.db import Database, UnitOfWork
+from eoc_shared.db import Database, UnitOfWork, new_ids
 from eoc_shared.errors import install_error_handlers
 from eoc_shared.events.bus import Consumers, OutboxRelay
 from eoc_shared.events.deadletters import DeadLetters
@@ -155,6 +154,14 @@ async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
 UoW = Annotated[UnitOfWork, Depends(unit_of_work)]
 
 
+def unit_of_work_of(request: Request) -> UnitOfWork:
+    """The request's unit of work for `async with` in the endpoint itself, for the hot write paths: the same
+    transaction as the `UoW` dependency, without FastAPI's machinery for a generator dependency (an exit
+    stack and a shielded cancel scope per request, 5–6 % of a registration's CPU)."""
+    runtime: ServiceRuntime = request.app.state.runtime  # Starlette's app state is untyped
+    return runtime.uow()
+
+
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -171,6 +178,14 @@ class RequestContext:
         self.app = app
         self.service = service
         self._metrics: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._ids: list[str] = []
+
+    def _new_request_id(self) -> str:
+        """A random UUID as text, made 256 at a time from one read of the OS's random source (`new_ids`):
+        `str(uuid.uuid4())` per request cost 6 µs, as much as the rest of this middleware's own work."""
+        if not self._ids:
+            self._ids = [str(i) for i in new_ids(256)]
+        return self._ids.pop()
 
     def _instruments(self, method: str, route: str, status: int) -> tuple[Any, Any]:
         """The labelled counter and histogram children, looked up once per (method, route, status class)."""
@@ -190,7 +205,7 @@ class RequestContext:
             if name == b"x-request-id":
                 incoming = value.decode("latin-1")
                 break
-        request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else str(uuid.uuid4())
+        request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else self._new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 500
@@ -249,7 +264,11 @@ def create_service_app(
     description: str,
     routers: Iterable[APIRouter],
     on_start: Callable[[ServiceRuntime], Any] | None = None,
+    first_routers: Iterable[APIRouter] = (),
 ) -> FastAPI:
+    """`first_routers` are matched before the health, operations and other routers: the hot paths, whose
+    requests would otherwise try every route declared before them (routes are tried in order). Only paths
+    that no other route could match belong there."""
     prefix = runtime.settings.prefix
     configure_logging(runtime.settings.log_level, runtime.settings.log_json)
 
@@ -277,6 +296,8 @@ def create_service_app(
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    for router in first_routers:
+        app.include_router(router)
     app.include_router(health_router(prefix))
     app.include_router(operability.ops_router(runtime))
     for router in routers:

@@ -9,13 +9,14 @@ Spans are exported over OTLP only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _PROPAGATOR = TraceContextTextMapPropagator()
@@ -57,6 +58,37 @@ def tracer() -> trace.Tracer:
     return found
 
 
+def recording() -> bool:
+    """Whether a span would go anywhere: false for the SDK's provider with no span processor (no exporter
+    configured, nobody added one). Checked per span, since a processor may be added at any time (tests do)."""
+    processor = getattr(trace.get_tracer_provider(), "_active_span_processor", None)
+    processors = getattr(processor, "_span_processors", None)
+    return processors is None or bool(processors)
+
+
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+
+
+def _unrecorded(parent: otel_context.Context | None) -> NonRecordingSpan:
+    """A span that only carries ids: the parent's trace (or a new one) and a new span id, as the SDK would
+    give them. With nothing to record, the SDK's span (attributes, events, timing, a lock) is all cost; its
+    ids are what log lines (`trace_id`) and propagation (`traceparent` in events and Kafka headers) need."""
+    parent_ctx = trace.get_current_span(parent).get_span_context()
+    if parent_ctx.is_valid:
+        trace_id, flags, state = parent_ctx.trace_id, parent_ctx.trace_flags, parent_ctx.trace_state
+    else:
+        trace_id, flags, state = random.getrandbits(128) or 1, _SAMPLED, None
+    return NonRecordingSpan(SpanContext(trace_id, random.getrandbits(64) or 1, False, flags, state))
+
+
+def start_span(name: str, *, context: otel_context.Context | None = None, kind: SpanKind = SpanKind.INTERNAL,
+               attributes: dict[str, Any] | None = None) -> trace.Span:
+    """`tracer().start_span`, or an id-only span when nothing records spans."""
+    if recording():
+        return tracer().start_span(name, context=context, kind=kind, attributes=attributes)
+    return _unrecorded(context)
+
+
 #: paths that get no server span (probes and scrapes would drown the traces)
 UNTRACED_SUFFIXES = ("/healthz", "/readyz", "/metrics")
 
@@ -67,6 +99,7 @@ def server_span(scope: dict[str, Any], service: str) -> tuple[Any, object] | Non
     Done here, once, instead of by the contrib ASGI instrumentation, which matched every route again per request
     to name its span and recorded the URL and query string only to blank them. The span is named after the
     route template once the router has matched it (`end_server_span`); attributes are ids and codes only.
+    With no exporter it is an id-only span (`start_span`).
     """
     path: str = scope["path"]
     if path.endswith(UNTRACED_SUFFIXES):
@@ -74,10 +107,8 @@ def server_span(scope: dict[str, Any], service: str) -> tuple[Any, object] | Non
     carrier = {k.decode("latin-1"): v for k, v in scope.get("headers") or () if k in (b"traceparent", b"tracestate")}
     parent = _context_of(carrier) if carrier else None
     method = scope.get("method", "GET")
-    span = tracer().start_span(
-        method, context=parent, kind=SpanKind.SERVER,
-        attributes={"http.request.method": method, "eoc.service": service},
-    )
+    span = start_span(method, context=parent, kind=SpanKind.SERVER,
+                      attributes={"http.request.method": method, "eoc.service": service})
     token = otel_context.attach(trace.set_span_in_context(span, parent))
     return span, token
 
@@ -85,6 +116,8 @@ def server_span(scope: dict[str, Any], service: str) -> tuple[Any, object] | Non
 def end_server_span(started: tuple[Any, object], scope: dict[str, Any], status: int) -> None:
     span, token = started
     try:
+        if not span.is_recording():
+            return
         template = getattr(scope.get("route"), "path", None)
         if template:
             span.update_name(f"{scope.get('method', 'GET')} {template}")
@@ -111,9 +144,10 @@ def instrument_engine(engine: Any, service: str) -> None:
 
     @event.listens_for(sync_engine, "before_cursor_execute")
     def _start(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
-        if context is None or not trace.get_current_span().get_span_context().is_valid:
+        if context is None or not trace.get_current_span().is_recording():
             # Outside any request or message (the relay's and the jobs' polling): a root span per statement
-            # would be noise in the traces and work on every poll.
+            # would be noise in the traces and work on every poll. Inside an id-only span (nothing records
+            # spans, `start_span`) a statement's span would go nowhere.
             return
         operation = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "SQL"
         span = tracer().start_span(
@@ -160,13 +194,14 @@ def message_headers(payload: Mapping[str, Any], service: str = "", topic: str = 
     """Kafka headers for an outbox row: a short producer span under the stored context, and its traceparent."""
     if "traceparent" not in payload:
         return []
-    with tracer().start_as_current_span(
+    span = start_span(
         f"{topic} publish", context=_context_of(payload), kind=SpanKind.PRODUCER,
         attributes={"messaging.system": "kafka", "messaging.destination.name": topic,
                     "messaging.message.id": str(payload.get("id", "")), "eoc.service": service},
-    ):
-        carrier: dict[str, str] = {}
-        _PROPAGATOR.inject(carrier)
+    )
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier, context=trace.set_span_in_context(span))
+    span.end()
     return [(k, v.encode()) for k, v in carrier.items()]
 
 
@@ -179,18 +214,21 @@ def consumer_span(
     if "traceparent" not in carrier:
         extra = getattr(envelope, "model_extra", None) or {}
         carrier = {k: extra[k] for k in ("traceparent", "tracestate") if k in extra}
-    with tracer().start_as_current_span(
+    span = start_span(
         f"{topic} process", context=_context_of(carrier), kind=SpanKind.CONSUMER,
         attributes={"messaging.system": "kafka", "messaging.destination.name": topic,
                     "messaging.consumer.group.name": consumer, "messaging.message.id": str(envelope.id),
                     "eoc.service": service},
-        record_exception=False, set_status_on_exception=False,
-    ) as span:
-        try:
-            yield span
-        except BaseException as exc:
-            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-            raise
+    )
+    token = otel_context.attach(trace.set_span_in_context(span))
+    try:
+        yield span
+    except BaseException as exc:
+        span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+        raise
+    finally:
+        span.end()
+        otel_context.detach(token)
 
 
 def current_ids() -> tuple[str, str] | None:

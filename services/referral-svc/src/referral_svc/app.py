@@ -11,7 +11,7 @@ from eoc_shared.service import ServiceRuntime, create_service_app
 from referral_svc import equity, escalations
 from referral_svc.api.equity_routes import router as reports_router
 from referral_svc.api.pre_proceedings import router as pre_proceedings_router
-from referral_svc.api.routes import router
+from referral_svc.api.routes import intake, router
 from referral_svc.case_history import child_known
 from referral_svc.db.models import DeadLetter, Inbox, Outbox
 from referral_svc.db.repositories import AuditLog
@@ -35,6 +35,7 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
         description="Families, children, referrals, consent and assessment timers, interventions, partner feeds, audit.",
         # fixed paths before /{referral_id}: the reports, the audit router and pre-proceedings
         routers=[reports_router, audit_router("/referrals", AuditLog, known=child_known), pre_proceedings_router, router],
+        first_routers=[intake],
     )
     # PostgreSQL: a few group transactions in flight; SQLite has one writer whatever we do.
     app.state.feed_group = GroupCommit(runtime.uow, writers=4 if runtime.db.is_postgres else 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import asdict, dataclass, fields
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Final, Literal
 
 from sqlalchemy.exc import IntegrityError
@@ -50,6 +50,17 @@ class NewFamily:
     interpreter_needed: bool
 
 
+@dataclass(frozen=True, kw_only=True)
+class RegisteredFamily(NewFamily):
+    """A family as registered: what was given and what the service stamped on it, from the values inserted
+    (an ORM object built only to be read back cost 2–3 % of the request)."""
+
+    id: uuid.UUID
+    created_at: datetime
+    created_by: str
+    updated_at: datetime
+
+
 @dataclass(frozen=True)
 class FamilyChanges(_Changes):
     la_reference: str | Keep = KEEP
@@ -58,13 +69,20 @@ class FamilyChanges(_Changes):
     interpreter_needed: bool | Keep = KEEP
 
 
-async def register_family(uow: UnitOfWork, data: NewFamily, acting: Acting) -> Family:
+async def register_family(uow: UnitOfWork, data: NewFamily, acting: Acting) -> RegisteredFamily:
     """The unique index answers whether the la_reference is taken: one round trip, not a look-up first."""
     now = utcnow()
-    family = Family(id=uuid.uuid4(), created_at=now, created_by=acting.actor, updated_at=now, **asdict(data))
-    uow.session.add(family)
-    await _flush_unique(uow, "la_reference", f"a family with la_reference {data.la_reference!r} is already registered")
-    return family
+    values = {"id": uuid.uuid4(), "created_at": now, "created_by": acting.actor, "updated_at": now, **asdict(data)}
+    # One INSERT and nothing else (no event, no audit row: no child yet), so no transaction around it.
+    await uow.one_statement()
+    try:
+        # A Core INSERT, not an ORM flush: the answer is built from these values (the object is never loaded).
+        await Families(uow.session).insert(values)
+    except IntegrityError as exc:
+        await uow.rollback()
+        raise Conflict(f"a family with la_reference {data.la_reference!r} is already registered",
+                       field="la_reference") from exc
+    return RegisteredFamily(**values)
 
 
 async def read_family(uow: UnitOfWork, family_id: uuid.UUID, acting: Acting) -> tuple[Family, list[uuid.UUID]]:
@@ -114,6 +132,16 @@ class NewChild:
     placement_type: PlacementType | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class RegisteredChild(NewChild):
+    """A child as registered, from the values inserted (as `RegisteredFamily`)."""
+
+    id: uuid.UUID
+    family_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+
+
 @dataclass(frozen=True)
 class ChildChanges(_Changes):
     """`nhs_number=None` removes a wrong number, `placement_type=None` ends a placement; a change of legal
@@ -131,20 +159,19 @@ class ChildChanges(_Changes):
     effective_on: date | Keep = KEEP
 
 
-async def add_child(uow: UnitOfWork, family_id: uuid.UUID, data: NewChild, acting: Acting) -> Child:
-    family = await Families(uow.session).get(family_id)
-    if family is None:
+async def add_child(uow: UnitOfWork, family_id: uuid.UUID, data: NewChild, acting: Acting) -> RegisteredChild:
+    if not await Families(uow.session).exists(family_id):
         raise NotFound(f"there is no family {family_id}")
     _check_date_of_birth(data.date_of_birth)
     problem = placement_problem(CareStatus(data.legal_status.value, data.placement_type))
     if problem:
         raise Invalid(problem, field="placement_type")
     now = utcnow()
-    child = Child(id=uuid.uuid4(), family_id=family.id, created_at=now, updated_at=now, **asdict(data))
-    uow.session.add(child)
+    values = {"id": uuid.uuid4(), "family_id": family_id, "created_at": now, "updated_at": now, **asdict(data)}
     try:
-        # The unique indexes answer whether la_child_id or the NHS number is taken: no look-ups first.
-        await uow.session.flush()
+        # The unique indexes answer whether la_child_id or the NHS number is taken: no look-ups first. A Core
+        # INSERT, not an ORM flush: the answer is built from these values.
+        await Children(uow.session).insert(values)
     except IntegrityError as exc:
         await uow.rollback()
         children = Children(uow.session)
@@ -154,8 +181,8 @@ async def add_child(uow: UnitOfWork, family_id: uuid.UUID, data: NewChild, actin
         if data.nhs_number and await children.by_nhs_number(data.nhs_number) is not None:
             raise Conflict("a child with this NHS number is already registered", field="nhs_number") from exc
         raise Conflict("a child with this la_child_id or NHS number is already registered", field="la_child_id") from exc
-    AuditLog(uow.session).record(acting, "child.created", [child.id])
-    return child
+    await AuditLog(uow.session).append(acting, "child.created", [values["id"]])
+    return RegisteredChild(**values)
 
 
 def _check_date_of_birth(date_of_birth: date) -> None:

@@ -193,7 +193,10 @@ class GroupCommit:
             task = asyncio.create_task(self._drain(), name="referral-feed-group-commit")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return await asyncio.shield(future)
+        # Not shielded: a request cancelled while it waits cancels only its own future; its event stays queued
+        # and is written as the others (`_settle` skips a future already done). The shield cost an outer
+        # future and two callbacks per request.
+        return await future
 
     async def _drain(self) -> None:
         try:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, Protocol
 
-from sqlalchemy import and_, false, func, not_, or_, select, update
+from sqlalchemy import Table, and_, bindparam, false, func, insert, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eoc_shared.audit import AccessLogRepository
@@ -73,9 +73,24 @@ async def lock_rows(session: AsyncSession, stmt: Any) -> Any:
     return stmt.with_for_update()
 
 
+_FAMILIES: Table = Family.__table__  # type: ignore[assignment]
+_CHILDREN: Table = Child.__table__  # type: ignore[assignment]
+# Built once: Core statements on the tables, not ORM units of work, for the registrations (one row each).
+_INSERT_FAMILY = insert(_FAMILIES)
+_INSERT_CHILD = insert(_CHILDREN)
+_FAMILY_EXISTS = select(_FAMILIES.c.id).where(_FAMILIES.c.id == bindparam("family_id"))
+
+
 class Families:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def insert(self, values: dict[str, Any]) -> None:
+        """One INSERT now (a clash on a unique index raises IntegrityError here, not at commit)."""
+        await self.session.execute(_INSERT_FAMILY, values)
+
+    async def exists(self, family_id: uuid.UUID) -> bool:
+        return (await self.session.execute(_FAMILY_EXISTS, {"family_id": family_id})).first() is not None
 
     async def get(self, family_id: uuid.UUID, *, for_update: bool = False) -> Family | None:
         stmt = select(Family).where(Family.id == family_id)
@@ -94,6 +109,10 @@ class Families:
 class Children:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def insert(self, values: dict[str, Any]) -> None:
+        """One INSERT now (a clash on a unique index raises IntegrityError here, not at commit)."""
+        await self.session.execute(_INSERT_CHILD, values)
 
     async def get(self, child_id: uuid.UUID, *, for_update: bool = False) -> Child | None:
         stmt = select(Child).where(Child.id == child_id)
