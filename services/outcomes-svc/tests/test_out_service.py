@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from eoc_shared.clock import fixed_today, today
@@ -36,7 +37,7 @@ from eoc_shared.testing import harness
 from eoc_shared.testing.fixtures import eventually, produce_raw, service_settings
 from outcomes_svc import scheduling
 from outcomes_svc.app import create_app
-from outcomes_svc.db.models import Followup, Outbox, Signal
+from outcomes_svc.db.models import Followup, Inbox, Outbox, Signal
 from outcomes_svc.settings import OutcomesSettings
 
 D = date.fromisoformat
@@ -454,10 +455,11 @@ async def test_custody_from_a_partner_event_is_dated_by_the_uk_day(svc: Svc) -> 
     child = uuid.uuid4()
     await svc.close({child: "at_home"}, "2022-01-31")
     await svc.followups(child)
-    await svc.send("partner.event.received", PartnerEventReceived(
+    ignored_before = _ignored_partner_events()
+    arrest = await svc.send("partner.event.received", PartnerEventReceived(
         partner_event_id=uuid.uuid4(), child_id=child, source="police", kind="arrest",
         occurred_at=datetime(2022, 5, 1, 12, 0, tzinfo=UTC)), child)
-    await svc.send("partner.event.received", PartnerEventReceived(
+    custody = await svc.send("partner.event.received", PartnerEventReceived(
         partner_event_id=uuid.uuid4(), child_id=child, source="youth_justice", kind="custody",
         occurred_at=datetime(2022, 6, 30, 23, 30, tzinfo=UTC)), child)  # 00:30 on 1 July in London
     rows = by_checkpoint(await svc.followups(child, where=lambda rows: rows[0]["status"] == "recorded"))
@@ -466,6 +468,15 @@ async def test_custody_from_a_partner_event_is_dated_by_the_uk_day(svc: Svc) -> 
     events = await svc.probe.wait_for("followup.recorded", _for_child(child))
     assert events[0]["data"]["living_situation"] == "custody" and events[0]["data"]["observed_on"] == "2022-07-01"
     assert await svc.count(Signal, Signal.child_id == child) == 1  # the arrest is not a break
+    # The arrest (same key, so read before the custody) was settled without a transaction: no inbox row.
+    assert await svc.count(Inbox, Inbox.event_id == uuid.UUID(custody["id"])) == 1
+    assert await svc.count(Inbox, Inbox.event_id == uuid.UUID(arrest["id"])) == 0
+    assert _ignored_partner_events() == ignored_before + 1
+
+
+def _ignored_partner_events() -> float:
+    labels = {"service": "outcomes", "topic": "partner.event.received", "outcome": "ignored"}
+    return REGISTRY.get_sample_value("eoc_events_consumed_total", labels) or 0.0
 
 
 async def test_a_signal_that_arrives_before_the_closure_is_applied_when_it_comes(svc: Svc) -> None:

@@ -4,7 +4,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_PUBLISHED = Counter("eoc_events_published_total", "Events published from the outbox", ["service", "topic"])
 EVENTS_CONSUMED = Counter(
-    "eoc_events_consumed_total", "Events consumed, by outcome (handled, duplicate, dead_lettered)", ["service", "topic", "outcome"]
+    "eoc_events_consumed_total", "Events consumed, by outcome (handled, duplicate, ignored, dead_lettered)", ["service", "topic", "outcome"]
 )
 OUTBOX_BACKLOG = Gauge("eoc_outbox_backlog", "Events in the outbox not yet published", ["service"])
 

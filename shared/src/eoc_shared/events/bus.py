@@ -38,7 +38,7 @@ from sqlalchemy import Table, delete, func, insert, select, text, update
 
 from eoc_shared import tracing
 from eoc_shared.db import Database, UnitOfWork, utcnow
-from eoc_shared.events.deadletters import DeadLetters, Parked
+from eoc_shared.events.deadletters import SETTLED, DeadLetters, Parked
 from eoc_shared.events.envelope import Envelope
 from eoc_shared.events.instance import BrokerWatch
 from eoc_shared.events.schemas import EventPayload, EventSpec, spec_for
@@ -394,6 +394,7 @@ class Subscription:
     spec: EventSpec
     consumer: str
     handler: Handler
+    relevant: Callable[[Any], bool] | None = None
 
 
 class Consumers:
@@ -467,10 +468,13 @@ class Consumers:
         self.outages: OutageEpisodes | None = None
         self.dead_letters: DeadLetters | None = None
 
-    def subscribe(self, topic: str, handler: Handler) -> None:
+    def subscribe(self, topic: str, handler: Handler, *, relevant: Callable[[Any], bool] | None = None) -> None:
+        """`relevant(payload)` False: an event this service does nothing with. It is settled without a transaction
+        (no inbox row: with nothing written there is nothing to guard against a repeat, which is ignored again)
+        and counted as `ignored`; a partner feed's batch would otherwise cost a transaction per event here."""
         spec = spec_for(topic)
         consumer = f"{self.service}.{topic}"
-        self.subscriptions.append(Subscription(spec, consumer, handler))
+        self.subscriptions.append(Subscription(spec, consumer, handler, relevant))
 
     def _fetch_wait(self, topics: Any) -> int:
         """One consumer reads all the service's topics: it waits no longer than its most urgent topic allows."""
@@ -581,7 +585,7 @@ class Consumers:
         key = record.key
         epoch = self._epoch
         outcome, attempts, reason = await self.process(sub, raw, msg.headers)
-        if outcome in ("handled", "duplicate"):
+        if outcome in SETTLED:
             # Every message is committed, repeats included (else a group whose last messages were repeats
             # stays short of the end for good), in the background and coalesced with the next ones: the next
             # message does not wait for the broker's acknowledgement, and one read again after a crash is a
@@ -591,7 +595,7 @@ class Consumers:
         await self._dead_letter(sub, raw, key, reason, attempts=attempts, msg=msg, epoch=epoch)
 
     async def process(self, sub: Subscription, raw: bytes, headers: dict[str, Any] | None = None) -> tuple[str, int, str]:
-        """Decode and handle one message: (`handled`|`duplicate`|`poison`|`failed`, attempts, reason).
+        """Decode and handle one message: (`handled`|`duplicate`|`ignored`|`poison`|`failed`, attempts, reason).
 
         Used for messages from the broker and for replays from the dead-letter table alike. While the
         database is unreachable the attempt is not counted: an outage must not dead-letter good messages.
@@ -600,6 +604,9 @@ class Consumers:
             envelope, payload = self.decode(sub.spec, raw)
         except PoisonMessage as exc:
             return "poison", 0, f"invalid message: {exc}"
+        if sub.relevant is not None and not sub.relevant(payload):
+            EVENTS_CONSUMED.labels(self.service, sub.spec.topic, "ignored").inc()
+            return "ignored", 0, ""
         error = ""
         attempt = 0
         with tracing.consumer_span(self.service, sub.spec.topic, sub.consumer, envelope, headers):

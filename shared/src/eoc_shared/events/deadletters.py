@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from eoc_shared.db import Database
     from eoc_shared.events.bus import Consumers, Subscription
 
+#: a consumer's outcomes after which a message is done with: its offset is committed, a parked copy counts as replayed
+SETTLED = ("handled", "duplicate", "ignored")
+
 log = structlog.get_logger("eoc.dlq")
 
 PARKED, REPLAYED = "parked", "replayed"
@@ -155,7 +158,7 @@ class DeadLetters:
                 current = await session.get(self.model, row.id)
                 if current is None:
                     continue
-                if outcome in ("handled", "duplicate"):
+                if outcome in SETTLED:
                     current.status, current.replayed_at = REPLAYED, utcnow()
                     total = int(current.attempts)
                 else:
@@ -163,7 +166,7 @@ class DeadLetters:
                     current.reason, current.parked_at = reason[:4000], utcnow()
                     total = int(current.attempts)
                 await session.commit()
-            if outcome not in ("handled", "duplicate"):
+            if outcome not in SETTLED:
                 await consumers.publish_dead_letter(sub, row.message, row.key.encode() if row.key else None, reason,
                                                     total, row.partition, row.offset)
                 outcome = "parked_again"

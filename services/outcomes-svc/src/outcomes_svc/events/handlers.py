@@ -13,6 +13,7 @@ from eoc_shared.events.schemas import (
     ReferralCreated,
 )
 from outcomes_svc import care_applications, detecting, tracking
+from outcomes_svc.domain.signals import is_custody
 
 
 async def on_intervention_closed(uow: UnitOfWork, event: Envelope, payload: InterventionClosed) -> None:
@@ -39,5 +40,7 @@ def register(consumers: Consumers) -> None:
     consumers.subscribe("intervention.closed", on_intervention_closed)
     consumers.subscribe("referral.created", on_referral_created)
     consumers.subscribe("child.updated", on_child_updated)
-    consumers.subscribe("partner.event.received", on_partner_event_received)
+    # Only custody matters here; the rest of a partner's feed (attendance, health contacts…) costs no transaction.
+    consumers.subscribe("partner.event.received", on_partner_event_received,
+                        relevant=lambda payload: is_custody(payload.kind))
     consumers.subscribe("care_application.made", on_care_application_made)
