@@ -26,6 +26,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,6 +57,16 @@ BATCH_LUA = textwrap.dedent(
 )
 
 PG_WRITERS = ("checkpointer", "background writer", "walwriter")
+
+
+def _metric(port: int, prefix: str, ops_token: str, name: str, selector: str) -> float:
+    """The sum of a counter's samples whose labels include `selector`, from a service's /metrics."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/{prefix}/metrics",
+                                     headers={"Authorization": f"Bearer {ops_token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - a local service
+        text = response.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name + "{") and selector in line)
 
 
 def _titled(*parts: str) -> list[int]:
@@ -132,6 +143,7 @@ def measure(label: str, env: dict[str, str], args: argparse.Namespace, hello: fl
         target = f"http://127.0.0.1:{ports['referral']}/"
         _family, _child, la_child_id = make_child(base, token(data_dir, "social_worker"))
         police = token(data_dir, "partner_feed", "police")
+        ops = token(data_dir, "ops")
         argv = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
         database = argv[argv.index(b"--database-prefix") + 1].decode() + "referral"
 
@@ -160,6 +172,7 @@ def measure(label: str, env: dict[str, str], args: argparse.Namespace, hello: fl
         published_before, _ = asyncio.run(_outbox(database))
         counts_before = asyncio.run(_pg_counts(database))
         before = cpu_now()
+        outcomes_before = cpu_seconds(pid_on_port(ports["outcomes"]))
         with _profiled(pid, args.profile and f"{args.profile}.{label}", args.seconds):
             r = wrk(target, seconds=args.seconds, connections=args.connections, script=script(args.size), timeout=30)
             # before py-spy is reaped: its CPU would count as wrk's (both are this process's children)
@@ -170,6 +183,17 @@ def measure(label: str, env: dict[str, str], args: argparse.Namespace, hello: fl
             time.sleep(0.2)
             _, waiting = asyncio.run(_outbox(database))
         drain = time.monotonic() - drained_at
+        # The announcements' reader (outcomes-svc) may still be behind when the relay is done: wait until it has
+        # read every one, and count its CPU from the run's start to then, catch-up included.
+        outcomes_pid = pid_on_port(ports["outcomes"])
+        caught_up_at = time.monotonic()
+        while (_metric(ports["outcomes"], "outcomes", ops, "eoc_events_consumed_total", 'topic="partner.event.received"')
+               < _metric(ports["referral"], "referrals", ops, "eoc_events_published_total",
+                         'topic="partner.event.received"')
+               and time.monotonic() - caught_up_at < 600):
+            time.sleep(0.2)
+        catch_up = time.monotonic() - caught_up_at
+        outcomes_cpu = cpu_seconds(outcomes_pid) - outcomes_before
         time.sleep(1)  # PostgreSQL's statistics of the run's last transactions
         counts = [a - b for a, b in zip(asyncio.run(_pg_counts(database)), counts_before, strict=True)]
         events = r["rps"] * args.size
@@ -196,6 +220,8 @@ def measure(label: str, env: dict[str, str], args: argparse.Namespace, hello: fl
               f"{counts[2] / batches:,.0f} updated, {counts[3] / batches:,.0f} read", flush=True)
         print(f"[{label}]   relay: {(published - published_before) / args.seconds:,.0f} events/s published during "
               f"the run; {waiting if waiting else 'nothing'} left after {drain:.1f} s", flush=True)
+        print(f"[{label}]   outcomes-svc (reads every announcement): caught up {catch_up + drain:.1f} s after the "
+              f"run ended; {1000 * outcomes_cpu / batches:.1f} ms of its CPU per batch, catch-up included", flush=True)
         if not args.no_single:
             single = wrk(target, seconds=args.seconds, connections=16, script=script(1))
             print(f"[{label}] batch of 1: {single['rps']:,.0f} events/s ({100 * single['rps'] / hello:.1f} % of hello)")
