@@ -17,14 +17,15 @@ import argparse
 import asyncio
 import json
 import re
+import signal
 import statistics
 import subprocess
 import sys
 import time
 import uuid
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 from _common import checkout, cpu_seconds, hello_rps, platform, token
@@ -136,23 +137,21 @@ async def run_rate(base: str, bootstrap: str, social: str, rate: float, seconds:
         return latencies
 
 
-def _profiled(pid: int, path: str | None, rate: float) -> Any:
+@contextmanager
+def _profiled(pid: int, path: str | None, rate: float) -> Iterator[None]:
     """py-spy on `eoc up` while the block runs, when asked for: samples of the thread holding the GIL (Python's CPU)."""
     if not path:
-        return nullcontext()
-
-    class _Spy:
-        def __enter__(self) -> None:
-            self.proc = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--format", "raw", "--gil",
-                                          "--rate", "200", "-o", f"{path}.{rate:g}", "--nonblocking"],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(1.0)
-
-        def __exit__(self, *exc: object) -> None:
-            self.proc.send_signal(2)
-            self.proc.wait(timeout=30)
-
-    return _Spy()
+        yield
+        return
+    spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid), "--format", "raw",
+                            "--gil", "--rate", "200", "-o", f"{path}.{rate:g}", "--nonblocking"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=30)
 
 
 def pct(values: list[float], p: float) -> float:

@@ -35,7 +35,7 @@ async def per_transaction(inline: bool, n: int) -> tuple[float, float]:
     """(wall µs, CPU µs) per transaction."""
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "bench.sqlite3")
-        engine = create_async_engine(f"sqlite+aiosqlite:///{path}", pool_size=1, max_overflow=0,
+        engine = create_async_engine(f"sqlite+aiosqlite:///{path}", hide_parameters=True, pool_size=1, max_overflow=0,
                                      **({"async_creator": inline_connector(path)} if inline else {}))
         async with engine.begin() as conn:
             await conn.exec_driver_sql("PRAGMA journal_mode=WAL")

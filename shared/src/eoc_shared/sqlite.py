@@ -140,7 +140,7 @@ class InlineConnection:
 
 
 def inline_connector(path: str) -> Callable[[], Awaitable[InlineConnection]]:
-    """`async_creator` for `create_async_engine("sqlite+aiosqlite:///…")`: connections that need no thread."""
+    """`async_creator` for a SQLite engine (`db.make_engine` makes it, parameters hidden): connections that need no thread."""
 
     async def connect() -> InlineConnection:
         # check_same_thread off: the pool may close a connection from the thread that disposes the engine.

@@ -100,9 +100,13 @@ def uk_day(moment: datetime) -> date:
     return moment.astimezone(UK).date()
 
 
+def acts_on_partner_event(payload: PartnerEventReceived) -> bool:
+    """Only custody among a partner's events says anything about a child's outcome."""
+    return rules.is_custody(payload.kind)
+
+
 async def on_partner_event(uow: UnitOfWork, payload: PartnerEventReceived) -> None:
-    if not rules.is_custody(payload.kind):
-        return
+    """A custody event (`acts_on_partner_event`; the consumer settles the others without calling this)."""
     await lock_children(uow.session, [payload.child_id])
     await detect(uow, payload.child_id, rules.custody(uk_day(payload.occurred_at)), source="partner.event.received",
                  source_ref=str(payload.partner_event_id))

@@ -13,7 +13,6 @@ from eoc_shared.events.schemas import (
     ReferralCreated,
 )
 from outcomes_svc import care_applications, detecting, tracking
-from outcomes_svc.domain.signals import is_custody
 
 
 async def on_intervention_closed(uow: UnitOfWork, event: Envelope, payload: InterventionClosed) -> None:
@@ -40,7 +39,6 @@ def register(consumers: Consumers) -> None:
     consumers.subscribe("intervention.closed", on_intervention_closed)
     consumers.subscribe("referral.created", on_referral_created)
     consumers.subscribe("child.updated", on_child_updated)
-    # Only custody matters here; the rest of a partner's feed (attendance, health contacts…) costs no transaction.
-    consumers.subscribe("partner.event.received", on_partner_event_received,
-                        relevant=lambda payload: is_custody(payload.kind))
+    # The rest of a partner's feed (attendance, health contacts…) costs no transaction here.
+    consumers.subscribe("partner.event.received", on_partner_event_received, relevant=detecting.acts_on_partner_event)
     consumers.subscribe("care_application.made", on_care_application_made)
