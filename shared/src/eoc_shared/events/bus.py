@@ -639,8 +639,9 @@ class Consumers:
         return "failed", self._max_attempts, f"handler failed {self._max_attempts} times: {error}"
 
     async def _commit(self, msg: KafkaMessage, epoch: int, *, wait: bool) -> None:
-        """Commit the offset after this message: now (`wait`, a handled message), or soon, together with the
-        repeats that follow (a background committer sends the latest offset of each partition). A message
+        """Commit the offset after this message: now (`wait`: one parked in the dead-letter topic), or soon,
+        together with the messages that follow (a background committer sends the latest offset of each
+        partition; handled, repeated and ignored messages alike). A message
         read before a rewind or a new assignment is not committed: it comes again, and the inbox knows it."""
         msg.committed = AckStatus.ACKED  # FastStream must not commit every position on its own
         if epoch != self._epoch:
