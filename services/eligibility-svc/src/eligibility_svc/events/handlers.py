@@ -15,8 +15,7 @@ async def on_referral_created(uow: UnitOfWork, event: Envelope, payload: Referra
 
 
 async def on_referral_updated(uow: UnitOfWork, event: Envelope, payload: ReferralUpdated) -> None:
-    if decisions.should_decide_again(payload):
-        await decisions.decide_referral(uow, event, payload)
+    await decisions.decide_referral(uow, event, payload)
 
 
 async def on_intervention(uow: UnitOfWork, event: Envelope, payload: InterventionStarted | InterventionClosed) -> None:
@@ -25,6 +24,8 @@ async def on_intervention(uow: UnitOfWork, event: Envelope, payload: Interventio
 
 def register(consumers: Consumers) -> None:
     consumers.subscribe("referral.created", on_referral_created)
-    consumers.subscribe("referral.updated", on_referral_updated)
+    # Most updates (a status change, the decision's own) change nothing a decision is made from: they cost no
+    # transaction here; on the decision path every referral's decision comes back as one.
+    consumers.subscribe("referral.updated", on_referral_updated, relevant=decisions.should_decide_again)
     consumers.subscribe("intervention.started", on_intervention)
     consumers.subscribe("intervention.closed", on_intervention)
