@@ -60,6 +60,11 @@ class PoisonMessage(Exception):
 # aiokafka rejoins the group when a refresh shows a topic's partition count changed.
 METADATA_MAX_AGE_MS = 2000
 
+# Records handed to the service per FastStream call: what a fetch brought, up to this many. FastStream's own work
+# per call (its context, dependency solving, middlewares, parsing) was four fifths of what an event the service
+# ignores cost, so a burst (a partner's batch announced) pays it once per fetch instead of once per event.
+BATCH_RECORDS = 500
+
 # At most this many (consumer, event id) pairs are held in a service's cache of handled events (~25 MB).
 SEEN_LIMIT = 250_000
 
@@ -423,6 +428,7 @@ class Consumers:
         rebalance_timeout_ms: int = 2000,
         fetch_max_wait_ms_by_topic: dict[str, int] | None = None,
         retention: timedelta = timedelta(days=7),
+        poll_wait_ms: int = 5,
     ) -> None:
         self.service = service
         # Event ids this service's inbox is known to hold, per consumer: a replay after broker loss repeats a
@@ -468,6 +474,9 @@ class Consumers:
         # Tansu answers an empty fetch only when the wait expires, so this bounds each hop's latency.
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self.fetch_max_wait_ms_by_topic = fetch_max_wait_ms_by_topic or {}
+        # How long a poll waits for records that are not there yet; when none came, FastStream's batch loop
+        # sleeps as long again. So it bounds what a record arriving at an idle consumer waits beyond its fetch.
+        self.poll_wait_ms = poll_wait_ms
         self.subscriptions: list[Subscription] = []
         self._task: asyncio.Task[None] | None = None
         self.connected = False
@@ -487,30 +496,60 @@ class Consumers:
         return min([self.fetch_max_wait_ms_by_topic.get(t, self.fetch_max_wait_ms) for t in topics] or [self.fetch_max_wait_ms])
 
     def _register(self) -> None:
-        """One FastStream subscriber (one aiokafka consumer, one group join) for all the service's topics."""
-        by_topic = {sub.spec.topic: sub for sub in self.subscriptions}
+        """One FastStream subscriber (one aiokafka consumer, one group join) for all the service's topics, handed
+        what each fetch brought (a batch subscriber); the records are handled one by one, in order."""
+        self._by_topic = {sub.spec.topic: sub for sub in self.subscriptions}
         if self._watch is not None:
-            self._watch.topics.update(by_topic)
+            self._watch.topics.update(self._by_topic)
         subscriber = self.broker.subscriber(
-            *by_topic, group_id=self.group_id, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL,
-            max_records=1, fetch_max_wait_ms=self._fetch_wait(by_topic), heartbeat_interval_ms=self._heartbeat_ms,
+            *self._by_topic, group_id=self.group_id, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL,
+            batch=True, max_records=BATCH_RECORDS, batch_timeout_ms=self.poll_wait_ms,
+            fetch_max_wait_ms=self._fetch_wait(self._by_topic), heartbeat_interval_ms=self._heartbeat_ms,
             session_timeout_ms=self._session_timeout_ms, rebalance_timeout_ms=self._rebalance_timeout_ms,
-            listener=_RewindOnAssign(self),
+            listener=_RewindOnAssign(self), decoder=_undecoded,
         )
 
         context = self.broker.context
 
         @subscriber
-        async def _on_message() -> None:
+        async def _on_records() -> None:
             # The message from FastStream's context, not as an annotated parameter: that one is resolved by a
-            # synchronous function in a worker thread for every message, a quarter of a replay's skip time.
+            # synchronous function in a worker thread for every call.
             msg: KafkaMessage = context.get_local("message")
+            msg.committed = AckStatus.ACKED  # FastStream must not commit positions on its own: see _commit
             if not self._handling.is_set():
                 await self._handling.wait()
-            record: Any = msg.raw_message
-            await self.dispatch(by_topic[record.topic], msg)
+            await self.handle_records(msg.raw_message)
 
         self._subscriber = subscriber
+
+    async def handle_records(self, records: Sequence[Any]) -> None:
+        """Handle fetched records in order. One that can be neither handled nor dead-lettered (the database and
+        the broker both away) holds its partition: it and that partition's later records are read again, while
+        the other partitions go on. However this ends (an error, cancellation), no record is passed over: every
+        partition is put back to its first record not done. After a rewind or a new assignment meanwhile, what
+        is left is read again from the new positions instead."""
+        epoch = self._epoch
+        held: dict[Any, int] = {}  # partition → offset to read again from
+        done = 0
+        try:
+            for record in records:
+                if epoch != self._epoch:
+                    return
+                tp = TopicPartition(record.topic, record.partition)
+                if tp not in held and not await self.dispatch(self._by_topic[record.topic], record, epoch):
+                    held[tp] = record.offset
+                done += 1
+        finally:
+            if epoch == self._epoch:
+                for record in records[done:]:
+                    held.setdefault(TopicPartition(record.topic, record.partition), record.offset)
+                consumer: Any = getattr(self._subscriber, "consumer", None)
+                for tp, offset in held.items() if consumer is not None else ():
+                    try:
+                        consumer.seek(tp, offset)
+                    except Exception as exc:  # noqa: BLE001 - not assigned any more: its next owner reads it
+                        log.info("consumers.seek_skipped", service=self.service, error=type(exc).__name__)
 
     def rewind(self, *, on_assign_too: bool = False) -> None:
         """A new broker instance holds only what was published since it started: read it from the start.
@@ -585,20 +624,19 @@ class Consumers:
                 "instance": self._watch.instance if self._watch is not None else None,
                 "seen_cache": len(self._seen), "partitions": partitions}
 
-    async def dispatch(self, sub: Subscription, msg: KafkaMessage) -> None:
-        raw: bytes = msg.body
-        record: Any = msg.raw_message
-        key = record.key
-        epoch = self._epoch
-        outcome, attempts, reason = await self.process(sub, raw, msg.headers)
+    async def dispatch(self, sub: Subscription, record: Any, epoch: int) -> bool:
+        """Handle one record (or settle it as a repeat, ignored or dead-lettered); False if it could not be settled."""
+        raw: bytes = record.value
+        headers = {name: value.decode() for name, value in record.headers} if record.headers else None
+        outcome, attempts, reason = await self.process(sub, raw, headers)
         if outcome in SETTLED:
             # Every message is committed, repeats included (else a group whose last messages were repeats
             # stays short of the end for good), in the background and coalesced with the next ones: the next
             # message does not wait for the broker's acknowledgement, and one read again after a crash is a
             # repeat the inbox recognises.
-            await self._commit(msg, epoch, wait=False)
-            return
-        await self._dead_letter(sub, raw, key, reason, attempts=attempts, msg=msg, epoch=epoch)
+            await self._commit(record, epoch, wait=False)
+            return True
+        return await self._dead_letter(sub, raw, record.key, reason, attempts=attempts, record=record, epoch=epoch)
 
     async def process(self, sub: Subscription, raw: bytes, headers: dict[str, Any] | None = None) -> tuple[str, int, str]:
         """Decode and handle one message: (`handled`|`duplicate`|`ignored`|`poison`|`failed`, attempts, reason).
@@ -644,15 +682,13 @@ class Consumers:
                         await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
         return "failed", self._max_attempts, f"handler failed {self._max_attempts} times: {error}"
 
-    async def _commit(self, msg: KafkaMessage, epoch: int, *, wait: bool) -> None:
+    async def _commit(self, record: Any, epoch: int, *, wait: bool) -> None:
         """Commit the offset after this message: now (`wait`: one parked in the dead-letter topic), or soon,
         together with the messages that follow (a background committer sends the latest offset of each
         partition; handled, repeated and ignored messages alike). A message
         read before a rewind or a new assignment is not committed: it comes again, and the inbox knows it."""
-        msg.committed = AckStatus.ACKED  # FastStream must not commit every position on its own
         if epoch != self._epoch:
             return
-        record: Any = msg.raw_message
         tp = TopicPartition(record.topic, record.partition)
         self._pending[tp] = max(self._pending.get(tp, 0), record.offset + 1)
         if wait:
@@ -760,25 +796,25 @@ class Consumers:
             return await check.session.get(self._inbox, key) is not None
 
     async def _dead_letter(
-        self, sub: Subscription, raw: bytes, key: bytes | None, reason: str, attempts: int, msg: KafkaMessage,
-        epoch: int,
-    ) -> None:
-        record: Any = msg.raw_message
+        self, sub: Subscription, raw: bytes, key: bytes | None, reason: str, attempts: int, record: Any, epoch: int,
+    ) -> bool:
         partition, offset = record.partition, record.offset
         try:
             if self.dead_letters is not None:
                 attempts = await self.dead_letters.park(
                     Parked(sub.consumer, sub.spec.topic, partition, offset, key, raw, reason, attempts))
             await self.publish_dead_letter(sub, raw, key, reason, attempts, partition, offset)
-        except Exception:
-            # Not parked anywhere yet: do not move past it; it will be redelivered.
-            await msg.nack()
+        except Exception as exc:  # noqa: BLE001
+            # Not parked anywhere yet: do not move past it; it is read again (handle_records puts it back).
+            log.warning("consumer.dead_letter_failed", service=self.service, topic=sub.spec.topic, offset=offset,
+                        error=type(exc).__name__)
             await asyncio.sleep(1.0)
-            raise
+            return False
         log.error("consumer.dead_lettered", service=self.service, topic=sub.spec.topic, dlq=sub.spec.dlq,
                   offset=offset, attempts=attempts)
         EVENTS_CONSUMED.labels(self.service, sub.spec.topic, "dead_lettered").inc()
-        await self._commit(msg, epoch, wait=True)
+        await self._commit(record, epoch, wait=True)
+        return True
 
     async def publish_dead_letter(
         self, sub: Subscription, raw: bytes, key: bytes | None, reason: str, attempts: int, partition: int, offset: int
@@ -855,6 +891,12 @@ class Consumers:
                 pass
         await self.broker.stop()
         self.connected = False
+
+
+async def _undecoded(_msg: Any) -> None:
+    """FastStream's decoder for the subscriber: nothing. The handler reads the records themselves; FastStream
+    would otherwise parse every body as JSON only for it to be ignored."""
+    return None
 
 
 class _RewindOnAssign(ConsumerRebalanceListener):  # type: ignore[misc]
