@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from contextlib import AsyncExitStack
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 
 from conftest import start_platform
 from eoc_shared.broker import EmbeddedBroker
+from eoc_shared.db import utcnow
 from eoc_shared.events.envelope import build_envelope
 from eoc_shared.events.schemas import ChildFacts, ReferralCreated
 from eoc_shared.testing.fixtures import event_probe, eventually, produce_raw
@@ -173,3 +175,61 @@ async def test_consumers_keep_consuming_after_the_broker_restarts(databases, dat
             assert shown["recommended"] == "MST"
     finally:
         own_broker.stop()
+
+
+async def test_a_message_that_cannot_be_parked_yet_is_read_again_and_nothing_behind_it_is_passed_over(platform) -> None:
+    """Poison that cannot be parked (its first parking fails) holds its partition: it is read again and parked
+    once, the event behind it in that partition is decided after it, and the events that came in the same fetch
+    on other partitions are decided too: none of them is passed over."""
+    from eligibility_svc.db.models import DecisionRecord
+    from eoc_shared.events.bus import key_partitioner, producer_for
+
+    bootstrap = platform.broker.bootstrap
+    app = platform.apps["eligibility"]
+    dead_letters = app.state.runtime.consumers.dead_letters
+    real_park = dead_letters.park
+    parked_at: list[object] = []
+
+    async def park_failing_once(parked):  # type: ignore[no-untyped-def]
+        if not parked_at:
+            parked_at.append(None)
+            raise ConnectionError("the dead-letter table is away")
+        total = await real_park(parked)
+        parked_at.append(utcnow())
+        return total
+
+    dead_letters.park = park_failing_once
+    producer = producer_for(bootstrap)
+    await producer.start()
+    try:
+        partitions = sorted(await producer.partitions_for("referral.created"))
+        behind = _referral_created()
+        key = str(behind.referral_id).encode()
+        held = key_partitioner(key, partitions, partitions)
+        others: list[ReferralCreated] = []
+        while len(others) < 4:
+            other = _referral_created()
+            if key_partitioner(str(other.referral_id).encode(), partitions, partitions) != held:
+                others.append(other)
+        sent = [await producer.send("referral.created", b"{not json", key=key),
+                await producer.send("referral.created", _wire(behind), key=key)]
+        sent += [await producer.send("referral.created", _wire(o), key=str(o.referral_id).encode()) for o in others]
+        await asyncio.gather(*sent)
+    finally:
+        await producer.stop()
+    try:
+        for referral in (behind, *others):
+            await eventually(lambda r=referral: _count(app, DecisionRecord, DecisionRecord.referral_id == r.referral_id),
+                             timeout=30)
+    finally:
+        dead_letters.park = real_park
+    assert len(parked_at) == 2, "parked once, after the one failure"
+    rows = [r for r in await dead_letters.listing(topic="referral.created", consumer="eligibility.referral.created")
+            if r.key == key.decode()]
+    assert len(rows) == 1, "one dead letter for the poison"
+    async with app.state.runtime.db.sessions() as s:
+        decided = (await s.execute(select(DecisionRecord.decided_at)
+                                   .where(DecisionRecord.referral_id == behind.referral_id))).scalars().all()
+    assert len(decided) == 1 and decided[0] >= parked_at[1], "the event behind the poison waited for it"
+    for referral in others:
+        assert await _count(app, DecisionRecord, DecisionRecord.referral_id == referral.referral_id) == 1

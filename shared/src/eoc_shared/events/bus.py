@@ -478,10 +478,18 @@ class Consumers:
         # sleeps as long again. So it bounds what a record arriving at an idle consumer waits beyond its fetch.
         self.poll_wait_ms = poll_wait_ms
         self.subscriptions: list[Subscription] = []
+        self._counters: dict[tuple[str, str], Any] = {}
         self._task: asyncio.Task[None] | None = None
         self.connected = False
         self.outages: OutageEpisodes | None = None
         self.dead_letters: DeadLetters | None = None
+
+    def _consumed(self, topic: str, outcome: str) -> Any:
+        """The counter of one topic's outcome, looked up once (a labelled child costs a lookup per message)."""
+        counter = self._counters.get((topic, outcome))
+        if counter is None:
+            counter = self._counters[(topic, outcome)] = EVENTS_CONSUMED.labels(self.service, topic, outcome)
+        return counter
 
     def subscribe(self, topic: str, handler: Handler, *, relevant: Callable[[Any], bool] | None = None) -> None:
         """`relevant(payload)` False: an event this service does nothing with. It is settled without a transaction
@@ -531,17 +539,29 @@ class Consumers:
         is left is read again from the new positions instead."""
         epoch = self._epoch
         held: dict[Any, int] = {}  # partition → offset to read again from
+        settled: dict[Any, int] = {}  # partition → offset to commit
         done = 0
         try:
             for record in records:
                 if epoch != self._epoch:
                     return
                 tp = TopicPartition(record.topic, record.partition)
-                if tp not in held and not await self.dispatch(self._by_topic[record.topic], record, epoch):
-                    held[tp] = record.offset
+                if tp not in held:
+                    if await self.dispatch(self._by_topic[record.topic], record, epoch):
+                        settled[tp] = record.offset + 1
+                    else:
+                        held[tp] = record.offset
                 done += 1
         finally:
             if epoch == self._epoch:
+                # Every settled record is committed, repeats and ignored ones included (else a group whose last
+                # records were repeats stays short of the end for good), in the background and coalesced with
+                # the next ones: the next fetch does not wait for the broker's acknowledgement, and one read again
+                # after a crash is a repeat the inbox recognises.
+                for tp, offset in settled.items():
+                    self._pending[tp] = max(self._pending.get(tp, 0), offset)
+                if settled:
+                    self._schedule_flush()
                 for record in records[done:]:
                     held.setdefault(TopicPartition(record.topic, record.partition), record.offset)
                 consumer: Any = getattr(self._subscriber, "consumer", None)
@@ -625,16 +645,12 @@ class Consumers:
                 "seen_cache": len(self._seen), "partitions": partitions}
 
     async def dispatch(self, sub: Subscription, record: Any, epoch: int) -> bool:
-        """Handle one record (or settle it as a repeat, ignored or dead-lettered); False if it could not be settled."""
+        """Handle one record, or settle it as a repeat or ignored (its offset is then committed by the caller), or
+        dead-letter it (committed here); False if it could not be settled."""
         raw: bytes = record.value
         headers = {name: value.decode() for name, value in record.headers} if record.headers else None
         outcome, attempts, reason = await self.process(sub, raw, headers)
         if outcome in SETTLED:
-            # Every message is committed, repeats included (else a group whose last messages were repeats
-            # stays short of the end for good), in the background and coalesced with the next ones: the next
-            # message does not wait for the broker's acknowledgement, and one read again after a crash is a
-            # repeat the inbox recognises.
-            await self._commit(record, epoch, wait=False)
             return True
         return await self._dead_letter(sub, raw, record.key, reason, attempts=attempts, record=record, epoch=epoch)
 
@@ -649,7 +665,7 @@ class Consumers:
         except PoisonMessage as exc:
             return "poison", 0, f"invalid message: {exc}"
         if sub.relevant is not None and not sub.relevant(payload):
-            EVENTS_CONSUMED.labels(self.service, sub.spec.topic, "ignored").inc()
+            self._consumed(sub.spec.topic, "ignored").inc()
             return "ignored", 0, ""
         error = ""
         attempt = 0
@@ -660,7 +676,7 @@ class Consumers:
                     outcome = await self._handle_once(sub, envelope, payload)
                     if self.outages is not None:
                         self.outages.succeeded("database")
-                    EVENTS_CONSUMED.labels(self.service, sub.spec.topic, outcome).inc()
+                    self._consumed(sub.spec.topic, outcome).inc()
                     if outcome == "duplicate":
                         INBOX_DUPLICATES.labels(self.service, sub.consumer).inc()
                     return outcome, attempt, ""
@@ -682,19 +698,15 @@ class Consumers:
                         await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
         return "failed", self._max_attempts, f"handler failed {self._max_attempts} times: {error}"
 
-    async def _commit(self, record: Any, epoch: int, *, wait: bool) -> None:
-        """Commit the offset after this message: now (`wait`: one parked in the dead-letter topic), or soon,
-        together with the messages that follow (a background committer sends the latest offset of each
-        partition; handled, repeated and ignored messages alike). A message
-        read before a rewind or a new assignment is not committed: it comes again, and the inbox knows it."""
+    async def _commit_now(self, record: Any, epoch: int) -> None:
+        """Commit the offset after a record parked in the dead-letter topic now, with whatever else is pending
+        (handle_records commits the others in the background). A record read before a rewind or a new
+        assignment is not committed: it comes again, and the inbox knows it."""
         if epoch != self._epoch:
             return
         tp = TopicPartition(record.topic, record.partition)
         self._pending[tp] = max(self._pending.get(tp, 0), record.offset + 1)
-        if wait:
-            await self._flush_commits()
-        else:
-            self._schedule_flush()
+        await self._flush_commits()
 
     def _schedule_flush(self) -> None:
         if self._committer is None or self._committer.done():
@@ -751,9 +763,9 @@ class Consumers:
             envelope = Envelope.model_validate_json(raw)
         except ValidationError as exc:
             raise PoisonMessage(f"not a CloudEvents envelope: {exc.errors()[0]['msg'] if exc.errors() else exc}") from exc
-        if envelope.topic != spec.topic:
-            raise PoisonMessage(f"type {envelope.type} does not belong on topic {spec.topic}")
-        if envelope.version != spec.version:
+        if envelope.type != spec.type:  # the usual case answered by one comparison
+            if envelope.topic != spec.topic:
+                raise PoisonMessage(f"type {envelope.type} does not belong on topic {spec.topic}")
             raise PoisonMessage(f"unsupported version {envelope.type}; this consumer reads {spec.type}")
         try:
             payload = spec.model.model_validate(envelope.data)
@@ -813,7 +825,7 @@ class Consumers:
         log.error("consumer.dead_lettered", service=self.service, topic=sub.spec.topic, dlq=sub.spec.dlq,
                   offset=offset, attempts=attempts)
         EVENTS_CONSUMED.labels(self.service, sub.spec.topic, "dead_lettered").inc()
-        await self._commit(record, epoch, wait=True)
+        await self._commit_now(record, epoch)
         return True
 
     async def publish_dead_letter(
