@@ -436,9 +436,10 @@ async def test_a_care_entry_from_child_updated_is_recorded_with_its_date(svc: Sv
     await svc.close({child: "at_home"}, "2021-03-31")
     await svc.followups(child)
     # not a care entry: nothing happens
-    await svc.send("child.updated", ChildUpdated(child_id=child, family_id=family, legal_status_before="CPP",
-                                                 legal_status="CIN", effective_on=D("2021-06-01")), child)
-    await svc.send("child.updated", ChildUpdated(child_id=child, family_id=family, legal_status_before="CIN",
+    ignored_before = _ignored("child.updated")
+    not_care = await svc.send("child.updated", ChildUpdated(child_id=child, family_id=family, legal_status_before="CPP",
+                                                            legal_status="CIN", effective_on=D("2021-06-01")), child)
+    entry = await svc.send("child.updated", ChildUpdated(child_id=child, family_id=family, legal_status_before="CIN",
                                                  legal_status="LAC", placement_type="U4",
                                                  effective_on=D("2022-01-10")), child)
     rows = by_checkpoint(await svc.followups(child, where=lambda rows: rows[0]["status"] == "recorded"))
@@ -449,13 +450,17 @@ async def test_a_care_entry_from_child_updated_is_recorded_with_its_date(svc: Sv
     assert [(e["data"]["living_situation"], e["data"]["observed_on"], e["data"]["checkpoint_months"]) for e in events] == [
         ("in_care", "2022-01-10", 6)]
     assert await svc.count(Signal, Signal.child_id == child) == 1
+    # The change that is not a care entry (same key, so read first) was settled without a transaction.
+    assert await svc.count(Inbox, Inbox.event_id == uuid.UUID(entry["id"])) == 1
+    assert await svc.count(Inbox, Inbox.event_id == uuid.UUID(not_care["id"])) == 0
+    assert _ignored("child.updated") == ignored_before + 1
 
 
 async def test_custody_from_a_partner_event_is_dated_by_the_uk_day(svc: Svc) -> None:
     child = uuid.uuid4()
     await svc.close({child: "at_home"}, "2022-01-31")
     await svc.followups(child)
-    ignored_before = _ignored_partner_events()
+    ignored_before = _ignored("partner.event.received")
     arrest = await svc.send("partner.event.received", PartnerEventReceived(
         partner_event_id=uuid.uuid4(), child_id=child, source="police", kind="arrest",
         occurred_at=datetime(2022, 5, 1, 12, 0, tzinfo=UTC)), child)
@@ -471,11 +476,11 @@ async def test_custody_from_a_partner_event_is_dated_by_the_uk_day(svc: Svc) -> 
     # The arrest (same key, so read before the custody) was settled without a transaction: no inbox row.
     assert await svc.count(Inbox, Inbox.event_id == uuid.UUID(custody["id"])) == 1
     assert await svc.count(Inbox, Inbox.event_id == uuid.UUID(arrest["id"])) == 0
-    assert _ignored_partner_events() == ignored_before + 1
+    assert _ignored("partner.event.received") == ignored_before + 1
 
 
-def _ignored_partner_events() -> float:
-    labels = {"service": "outcomes", "topic": "partner.event.received", "outcome": "ignored"}
+def _ignored(topic: str) -> float:
+    labels = {"service": "outcomes", "topic": topic, "outcome": "ignored"}
     return REGISTRY.get_sample_value("eoc_events_consumed_total", labels) or 0.0
 
 

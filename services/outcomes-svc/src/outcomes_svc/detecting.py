@@ -84,10 +84,14 @@ async def on_referral_created(uow: UnitOfWork, payload: ReferralCreated) -> None
         await detect(uow, child.child_id, signal, source="referral.created", source_ref=str(payload.referral_id))
 
 
+def acts_on_child_update(payload: ChildUpdated) -> bool:
+    """Only an entry into care among a child's changes says anything about the child's outcome."""
+    return rules.is_care_entry(payload.legal_status_before, payload.legal_status, payload.placement_type_before,
+                               payload.placement_type)
+
+
 async def on_child_updated(uow: UnitOfWork, payload: ChildUpdated) -> None:
-    if not rules.is_care_entry(payload.legal_status_before, payload.legal_status, payload.placement_type_before,
-                               payload.placement_type):
-        return
+    """An entry into care (`acts_on_child_update`; the consumer settles the other changes without calling this)."""
     await lock_children(uow.session, [payload.child_id])
     await detect(uow, payload.child_id, rules.care_entry(payload.effective_on), source="child.updated",
                  source_ref=f"{payload.effective_on.isoformat()}:{payload.legal_status}:{payload.placement_type or ''}")

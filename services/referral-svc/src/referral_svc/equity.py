@@ -54,10 +54,13 @@ KNOWN_GROUPS: dict[str, tuple[str, ...]] = {
 # --------------------------------------------------------------------------------------------- consuming
 
 
+def keeps_followup(payload: FollowupRecorded) -> bool:
+    """Other checkpoints are not ours to keep: the consumer settles them without a transaction."""
+    return payload.checkpoint_months == TWELVE_MONTHS and payload.intervention_id is not None
+
+
 async def on_followup_recorded(uow: UnitOfWork, _event: Envelope, payload: FollowupRecorded) -> None:
-    """Keep the latest 12-month result per child and intervention; other checkpoints are not ours to keep."""
-    if payload.checkpoint_months != TWELVE_MONTHS or payload.intervention_id is None:
-        return
+    """Keep the latest 12-month result per child and intervention (`keeps_followup`)."""
     key = (payload.child_id, payload.intervention_id)
     row = await uow.session.get(TwelveMonthOutcome, key, with_for_update=True)
     if row is None:
@@ -75,7 +78,7 @@ async def on_followup_recorded(uow: UnitOfWork, _event: Envelope, payload: Follo
 
 
 def register(consumers: Consumers) -> None:
-    consumers.subscribe("followup.recorded", on_followup_recorded)
+    consumers.subscribe("followup.recorded", on_followup_recorded, relevant=keeps_followup)
 
 
 # --------------------------------------------------------------------------------------------- the funnel

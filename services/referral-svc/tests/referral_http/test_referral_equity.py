@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from eoc_shared.events.envelope import build_envelope
 from eoc_shared.events.schemas import FollowupRecorded
@@ -74,10 +75,11 @@ async def scenario(world: Any) -> dict[str, Any]:
     assert superseding.status_code == 201, superseding.text
     assert (await svc.start(rd["id"], "OTHER_PREVENTION", started_on="2021-06-01")).status_code == 201
 
+    ignored_before = _ignored_followups()
     events = [await _recorded(svc, c, iv_a, 12, "at_home") for c in a_children[:6]]
     events.append(await _recorded(svc, a_children[6], iv_a, 12, "at_home", re_referred=True))
     events.append(await _recorded(svc, a_children[7], iv_a, 12, "in_care"))
-    events.append(await _recorded(svc, a_children[8], iv_a, 6, "at_home"))
+    six_months = await _recorded(svc, a_children[8], iv_a, 6, "at_home")  # not ours to keep
     events.append(await _recorded(svc, a_children[9], iv_a, 12, "at_home"))  # not at home at closure
     ids = [uuid.UUID(e) for e in events]
 
@@ -85,7 +87,15 @@ async def scenario(world: Any) -> dict[str, Any]:
         return await svc.count(Inbox, Inbox.event_id.in_(ids)) == len(ids)
 
     await eventually(all_handled, timeout=30, interval=0.1)
+    # The 6-month result was settled without a transaction: counted as ignored, no inbox row.
+    await eventually(lambda: _ignored_followups() >= ignored_before + 1, timeout=30, interval=0.1)
+    assert await svc.count(Inbox, Inbox.event_id == uuid.UUID(six_months)) == 0
     return {"a": a_children, "b": b_children, "c": c_children, "d": d_children}
+
+
+def _ignored_followups() -> float:
+    labels = {"service": "referral", "topic": "followup.recorded", "outcome": "ignored"}
+    return REGISTRY.get_sample_value("eoc_events_consumed_total", labels) or 0.0
 
 
 async def _report(svc: Service, by: str, role: str = "board_member") -> dict[str, Any]:

@@ -38,7 +38,7 @@ async def on_care_application_made(uow: UnitOfWork, event: Envelope, payload: Ca
 def register(consumers: Consumers) -> None:
     consumers.subscribe("intervention.closed", on_intervention_closed)
     consumers.subscribe("referral.created", on_referral_created)
-    consumers.subscribe("child.updated", on_child_updated)
+    consumers.subscribe("child.updated", on_child_updated, relevant=detecting.acts_on_child_update)
     # The rest of a partner's feed (attendance, health contacts…) costs no transaction here.
     consumers.subscribe("partner.event.received", on_partner_event_received, relevant=detecting.acts_on_partner_event)
     consumers.subscribe("care_application.made", on_care_application_made)
