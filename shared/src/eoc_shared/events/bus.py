@@ -428,7 +428,7 @@ class Consumers:
         rebalance_timeout_ms: int = 2000,
         fetch_max_wait_ms_by_topic: dict[str, int] | None = None,
         retention: timedelta = timedelta(days=7),
-        poll_wait_ms: int = 5,
+        poll_wait_ms: int | None = None,
     ) -> None:
         self.service = service
         # Event ids this service's inbox is known to hold, per consumer: a replay after broker loss repeats a
@@ -475,7 +475,9 @@ class Consumers:
         self.fetch_max_wait_ms = fetch_max_wait_ms
         self.fetch_max_wait_ms_by_topic = fetch_max_wait_ms_by_topic or {}
         # How long a poll waits for records that are not there yet; when none came, FastStream's batch loop
-        # sleeps as long again. So it bounds what a record arriving at an idle consumer waits beyond its fetch.
+        # sleeps as long again, so a record arriving at an idle consumer may wait that long beyond its fetch.
+        # By default half the fetch wait (at least 5 ms): each empty poll costs CPU, and a consumer that may
+        # wait 100 ms for a fetch gains nothing from polling its buffer every 5 ms.
         self.poll_wait_ms = poll_wait_ms
         self.subscriptions: list[Subscription] = []
         self._counters: dict[tuple[str, str], Any] = {}
@@ -503,6 +505,9 @@ class Consumers:
         """One consumer reads all the service's topics: it waits no longer than its most urgent topic allows."""
         return min([self.fetch_max_wait_ms_by_topic.get(t, self.fetch_max_wait_ms) for t in topics] or [self.fetch_max_wait_ms])
 
+    def _poll_wait(self, topics: Any) -> int:
+        return self.poll_wait_ms if self.poll_wait_ms is not None else max(5, self._fetch_wait(topics) // 2)
+
     def _register(self) -> None:
         """One FastStream subscriber (one aiokafka consumer, one group join) for all the service's topics, handed
         what each fetch brought (a batch subscriber); the records are handled one by one, in order."""
@@ -511,7 +516,7 @@ class Consumers:
             self._watch.topics.update(self._by_topic)
         subscriber = self.broker.subscriber(
             *self._by_topic, group_id=self.group_id, auto_offset_reset="earliest", ack_policy=AckPolicy.MANUAL,
-            batch=True, max_records=BATCH_RECORDS, batch_timeout_ms=self.poll_wait_ms,
+            batch=True, max_records=BATCH_RECORDS, batch_timeout_ms=self._poll_wait(self._by_topic),
             fetch_max_wait_ms=self._fetch_wait(self._by_topic), heartbeat_interval_ms=self._heartbeat_ms,
             session_timeout_ms=self._session_timeout_ms, rebalance_timeout_ms=self._rebalance_timeout_ms,
             listener=_RewindOnAssign(self), decoder=_undecoded,
