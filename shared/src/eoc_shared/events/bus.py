@@ -7,9 +7,9 @@ meets a new broker instance (a new cluster id, see eoc_shared.events.instance) i
 unpublished again, so it goes out once more in outbox order; rows older than the window are pruned.
 
 Consuming (FastStream, aiokafka underneath, AckPolicy.MANUAL; one consumer and one group per service
-for all its topics, so a start costs one group join): the handler runs in its own
-transaction together with the inbox record of the event id; the offset is committed only
-after that transaction commits. A message that is not valid JSON or does not match its schema
+for all its topics, so a start costs one group join; handed what each fetch brought, handled record by
+record in order): the handler runs in its own transaction together with the inbox record of the event id;
+the offset is committed only after that transaction commits. A message that is not valid JSON or does not match its schema
 goes to `<topic>.dlq` at once; one whose handler keeps failing goes there after N attempts.
 """
 
