@@ -97,6 +97,41 @@ async def test_one_trace_from_the_post_to_the_decision_shown_by_referral_svc(pla
     assert not any("Test" in str(v) for s in ours for v in (s.attributes or {}).values())
 
 
+async def test_a_feed_batchs_announcements_carry_its_trace(platform, auth, spans) -> None:
+    """Every `partner.event.received` of one batch request carries that request's trace context (envelope and
+    Kafka header), and outcomes-svc's handling of the custody event among them is a span of the same trace."""
+    client = platform.clients["referral"]
+    sw = auth("social_worker")
+    _family, (child_id,) = await make_family(client, sw)
+    la_child_id = (await client.get(f"/referrals/children/{child_id}", headers=sw)).json()["la_child_id"]
+    trace_id = uuid.uuid4().hex
+    events = [{"external_id": f"T-{uuid.uuid4().hex[:12]}", "occurred_at": "2024-06-20T21:15:00+01:00",
+               "child": {"la_child_id": la_child_id}, "kind": kind} for kind in ("arrest", "custody", "arrest")]
+    async with event_probe(platform.broker.bootstrap, ["partner.event.received"]) as probe:
+        r = await client.post("/referrals/feeds/police/events/batch", json={"events": events},
+                              headers={**auth("partner_feed", source="police"),
+                                       "traceparent": f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"})
+        assert r.status_code == 200, r.text
+        ids = {x["id"] for x in r.json()["results"]}
+        assert len(ids) == 3
+
+        def announced() -> list[tuple[dict, dict]] | None:
+            got = [(v, h) for t, _k, v, h in probe.messages
+                   if t == "partner.event.received" and v["data"]["partner_event_id"] in ids]
+            return got if len(got) == 3 else None
+
+        messages = await eventually(announced, timeout=20)
+    for body, headers in messages:
+        assert body["traceparent"].split("-")[1] == trace_id
+        assert headers["traceparent"].split("-")[1] == trace_id
+
+    def handled() -> bool:
+        return any(s.name == "partner.event.received process" and s.attributes.get("eoc.service") == "outcomes"
+                   and format(s.context.trace_id, "032x") == trace_id for s in spans.get_finished_spans())
+
+    await eventually(handled, timeout=20)
+
+
 async def test_log_lines_carry_trace_and_span_ids(platform) -> None:
     """The services' configured log chain adds the current span's ids to every line."""
     import io

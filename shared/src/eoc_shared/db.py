@@ -223,6 +223,7 @@ class UnitOfWork:
         those is checked against the model here, the others are taken as they are."""
         from eoc_shared.events.envelope import build_envelope
         from eoc_shared.events.schemas import spec_for
+        from eoc_shared.tracing import stamp as stamp_trace_context
 
         if not items:
             return
@@ -232,6 +233,7 @@ class UnitOfWork:
         elif isinstance(first_data, str):
             first_data = spec_for(event_type).model.model_validate_json(first_data)
         first = build_envelope(event_type, key=str(items[0][0]), data=first_data, source=self._source)
+        stamp_trace_context(first)  # one request's events share its trace context: part of the constant fields
         topic = first.pop("_topic")
         constant = {k: v for k, v in first.items() if k not in ("id", "subject", "data")}
         now = utcnow()

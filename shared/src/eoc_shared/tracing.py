@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -191,7 +191,8 @@ def _context_of(carrier: Mapping[str, Any]) -> otel_context.Context:
 
 
 def message_headers(payload: Mapping[str, Any], service: str = "", topic: str = "") -> list[tuple[str, bytes]]:
-    """Kafka headers for an outbox row: a short producer span under the stored context, and its traceparent."""
+    """Kafka headers for the outbox rows of one stored trace context (and topic) in a relay round: a short
+    producer span under that context, and its traceparent. The span names the first row's id."""
     if "traceparent" not in payload:
         return []
     span = start_span(
@@ -205,9 +206,13 @@ def message_headers(payload: Mapping[str, Any], service: str = "", topic: str = 
     return [(k, v.encode()) for k, v in carrier.items()]
 
 
+#: a message's headers: a mapping, or (name, value) pairs as a Kafka record holds them; values str or bytes
+Headers = Mapping[str, Any] | Sequence[tuple[str, Any]] | None
+
+
 @contextmanager
 def consumer_span(
-    service: str, topic: str, consumer: str, envelope: Any, headers: Mapping[str, Any] | None
+    service: str, topic: str, consumer: str, envelope: Any, headers: Headers
 ) -> Iterator[trace.Span]:
     """The consumer's span: a child of the message's `traceparent` header, else of the envelope's extension."""
     carrier: dict[str, Any] = dict(headers or {})

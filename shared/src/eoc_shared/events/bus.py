@@ -21,7 +21,7 @@ import json
 import random
 import traceback
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -101,19 +101,9 @@ def producer_for(bootstrap: str) -> AIOKafkaProducer:
     )
 
 
+# Every outbox row's Kafka headers: CloudEvents binary-mode hints (`ce_id`, `ce_type`, this one; the body is the
+# whole envelope) and the W3C trace context the row carries (tracing.message_headers).
 _CONTENT_TYPE = ("content-type", b"application/cloudevents+json")
-
-
-def message_headers(event_id: Any, topic: str, payload: Mapping[str, Any], service: str) -> list[tuple[str, bytes]]:
-    """The Kafka headers of one outbox row (CloudEvents binary-mode hints; the body is the whole envelope),
-    with the W3C trace context the row carries: from the payload's fields they need (`type`, and the trace
-    context if any)."""
-    return [
-        ("ce_id", str(event_id).encode()),
-        ("ce_type", payload["type"].encode()),
-        _CONTENT_TYPE,
-        *tracing.message_headers(payload, service, topic),
-    ]
 
 
 BROKER_INSTANCE = "broker_instance"
@@ -345,23 +335,29 @@ class OutboxRelay:
             type_headers: dict[str, tuple[str, bytes]] = {}
             open_batches: dict[tuple[str, int], Any] = {}
             sent: Counter[str] = Counter()
+            # One producer span per trace context and topic in a round, not per row: a batch's thousand
+            # announcements share their request's context, and a span per row cost more than the rest of the row.
+            traced: dict[tuple[str, str, str | None], list[tuple[str, bytes]]] = {}
             for seq, event_id, topic, row_key, body, *extra in rows:
                 if postgres:
                     value = body.encode()
                     ce_type, traceparent, tracestate = extra
-                    if traceparent is None:  # what message_headers gives for a row without a trace context
-                        type_header = type_headers.get(ce_type)
-                        if type_header is None:
-                            type_header = type_headers[ce_type] = ("ce_type", ce_type.encode())
-                        headers = [("ce_id", str(event_id).encode()), type_header, _CONTENT_TYPE]
-                    else:
-                        header_fields = {"id": str(event_id), "type": ce_type, "traceparent": traceparent}
-                        if tracestate is not None:
-                            header_fields["tracestate"] = tracestate
-                        headers = message_headers(event_id, topic, header_fields, self.service)
                 else:
                     value = json.dumps(body, separators=(",", ":")).encode()
-                    headers = message_headers(event_id, topic, body, self.service)
+                    ce_type, traceparent, tracestate = body["type"], body.get("traceparent"), body.get("tracestate")
+                type_header = type_headers.get(ce_type)
+                if type_header is None:
+                    type_header = type_headers[ce_type] = ("ce_type", ce_type.encode())
+                headers = [("ce_id", str(event_id).encode()), type_header, _CONTENT_TYPE]
+                if traceparent is not None:
+                    trace_headers = traced.get((topic, traceparent, tracestate))
+                    if trace_headers is None:
+                        context = {"id": str(event_id), "traceparent": traceparent}
+                        if tracestate is not None:
+                            context["tracestate"] = tracestate
+                        trace_headers = traced[(topic, traceparent, tracestate)] = tracing.message_headers(
+                            context, self.service, topic)
+                    headers += trace_headers
                 found = placed.get((topic, row_key))
                 if found is None:
                     if topic not in partitions:
@@ -653,13 +649,13 @@ class Consumers:
         """Handle one record, or settle it as a repeat or ignored (its offset is then committed by the caller), or
         dead-letter it (committed here); False if it could not be settled."""
         raw: bytes = record.value
-        headers = {name: value.decode() for name, value in record.headers} if record.headers else None
-        outcome, attempts, reason = await self.process(sub, raw, headers)
+        # The headers as the record has them (name, bytes): only a handled event's span reads its trace context.
+        outcome, attempts, reason = await self.process(sub, raw, record.headers)
         if outcome in SETTLED:
             return True
         return await self._dead_letter(sub, raw, record.key, reason, attempts=attempts, record=record, epoch=epoch)
 
-    async def process(self, sub: Subscription, raw: bytes, headers: dict[str, Any] | None = None) -> tuple[str, int, str]:
+    async def process(self, sub: Subscription, raw: bytes, headers: tracing.Headers = None) -> tuple[str, int, str]:
         """Decode and handle one message: (`handled`|`duplicate`|`ignored`|`poison`|`failed`, attempts, reason).
 
         Used for messages from the broker and for replays from the dead-letter table alike. While the
