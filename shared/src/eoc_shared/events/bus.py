@@ -525,7 +525,7 @@ class Consumers:
             # The message from FastStream's context, not as an annotated parameter: that one is resolved by a
             # synchronous function in a worker thread for every call.
             msg: KafkaMessage = context.get_local("message")
-            msg.committed = AckStatus.ACKED  # FastStream must not commit positions on its own: see _commit
+            msg.committed = AckStatus.ACKED  # FastStream must not commit positions on its own: handle_records does
             if not self._handling.is_set():
                 await self._handling.wait()
             await self.handle_records(msg.raw_message)
