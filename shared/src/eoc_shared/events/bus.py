@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import random
 import traceback
 from collections import Counter
@@ -34,7 +33,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import AckStatus
 from pydantic import ValidationError
-from sqlalchemy import Table, delete, func, insert, select, text, update
+from sqlalchemy import Table, Text, delete, func, insert, select, text, type_coerce, update
 
 from eoc_shared import tracing
 from eoc_shared.db import Database, UnitOfWork, utcnow
@@ -107,6 +106,11 @@ _CONTENT_TYPE = ("content-type", b"application/cloudevents+json")
 
 
 BROKER_INSTANCE = "broker_instance"
+
+
+def _sqlite_header_fields(payload: Any) -> tuple[Any, ...]:
+    """The payload's fields the Kafka headers need, read out of the stored JSON text by SQLite itself."""
+    return tuple(func.json_extract(payload, f"$.{name}") for name in ("type", "traceparent", "tracestate"))
 
 # Replicas share one outbox: one relay round at a time (the lock ends with the round's transaction, after the rows
 # it sent are marked published), so the events of one key are never sent by two relays side by side, out of
@@ -317,8 +321,10 @@ class OutboxRelay:
                     f"payload->>'tracestate' FROM {table.name} WHERE published_at IS NULL ORDER BY seq LIMIT $1",
                     limit)
             else:
-                rows = (await session.execute(select(c.seq, c.id, c.topic, c.key, c.payload).where(
-                    c.published_at.is_(None)).order_by(c.seq).limit(limit))).all()
+                # SQLite keeps the payload as JSON text too: read as it is stored, not decoded to be encoded again.
+                rows = (await session.execute(select(
+                    c.seq, c.id, c.topic, c.key, type_coerce(c.payload, Text), *_sqlite_header_fields(c.payload),
+                ).where(c.published_at.is_(None)).order_by(c.seq).limit(limit))).all()
             if not rows:
                 return 0
             if not postgres:
@@ -338,13 +344,8 @@ class OutboxRelay:
             # One producer span per trace context and topic in a round, not per row: a batch's thousand
             # announcements share their request's context, and a span per row cost more than the rest of the row.
             traced: dict[tuple[str, str, str | None], list[tuple[str, bytes]]] = {}
-            for seq, event_id, topic, row_key, body, *extra in rows:
-                if postgres:
-                    value = body.encode()
-                    ce_type, traceparent, tracestate = extra
-                else:
-                    value = json.dumps(body, separators=(",", ":")).encode()
-                    ce_type, traceparent, tracestate = body["type"], body.get("traceparent"), body.get("tracestate")
+            for seq, event_id, topic, row_key, body, ce_type, traceparent, tracestate in rows:
+                value = body.encode()
                 type_header = type_headers.get(ce_type)
                 if type_header is None:
                     type_header = type_headers[ce_type] = ("ce_type", ce_type.encode())
