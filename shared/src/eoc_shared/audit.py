@@ -78,21 +78,21 @@ class AccessLogRepository(Generic[E]):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def record(self, acting: Actor, action: str, child_ids: Iterable[uuid.UUID]) -> None:
+    @staticmethod
+    def _rows(acting: Actor, action: str, child_ids: Iterable[uuid.UUID]) -> list[dict[str, Any]]:
         """One row per distinct child, all with the same time: the action touched them together."""
         now = utcnow()
-        self.session.add_all(
-            self.model(at=now, actor=acting.actor, role=acting.role, action=action, child_id=child_id,
-                       request_id=acting.request_id)
-            for child_id in dict.fromkeys(child_ids)
-        )
+        return [{"at": now, "actor": acting.actor, "role": acting.role, "action": action, "child_id": child_id,
+                 "request_id": acting.request_id} for child_id in dict.fromkeys(child_ids)]
+
+    def record(self, acting: Actor, action: str, child_ids: Iterable[uuid.UUID]) -> None:
+        """The rows added to the session, written with its flush at commit."""
+        self.session.add_all(self.model(**row) for row in self._rows(acting, action, child_ids))
 
     async def append(self, acting: Actor, action: str, child_ids: Iterable[uuid.UUID]) -> None:
         """`record`, written at once by one Core INSERT rather than as ORM objects flushed at commit: for the
         hot paths, where the unit of work's flush cost more than the row."""
-        now = utcnow()
-        rows = [{"at": now, "actor": acting.actor, "role": acting.role, "action": action, "child_id": child_id,
-                 "request_id": acting.request_id} for child_id in dict.fromkeys(child_ids)]
+        rows = self._rows(acting, action, child_ids)
         if rows:
             await self.session.execute(_insert_into(self.model.__table__), rows[0] if len(rows) == 1 else rows)
 
