@@ -50,6 +50,7 @@ from referral_svc.api.schemas import (
     FeedAccepted,
     FeedBatchIn,
     FeedBatchOut,
+    FeedEventFields,
     FeedEventIn,
     InterventionIn,
     InterventionOut,
@@ -257,11 +258,10 @@ def _own_feed(principal: Principal, request: Request) -> None:
 PartnerOfPath = Annotated[Principal, Depends(requires(Scope.FEEDS_WRITE, check=_own_feed))]
 
 
-def _incoming(source: FeedSource, body: FeedEventIn, acting: Acting) -> IncomingEvent:
-    return IncomingEvent(
-        source=source.value, external_id=body.external_id, occurred_at=body.occurred_at, kind=body.kind,
-        summary=body.summary, la_child_id=body.child.la_child_id, nhs_number=body.child.nhs_number, acting=acting,
-    )
+def _incoming(source: FeedSource, event: FeedEventFields, acting: Acting) -> IncomingEvent:
+    """The event as intake takes it, from a checked event of either endpoint (one at a time, or a batch's)."""
+    return IncomingEvent(source.value, event.external_id, event.occurred_at, event.kind, event.summary,
+                         event.la_child_id, event.nhs_number, acting)
 
 
 @intake.post("/feeds/{source}/events", status_code=status.HTTP_202_ACCEPTED, response_model=FeedAccepted)
@@ -271,7 +271,8 @@ async def partner_event(
 ) -> JSONResponse:
     """Accepted once per `external_id`; the answer never says whether a child matched. Answered after the
     transaction holding the event (shared with concurrent requests: group commit) has committed."""
-    outcome = await request.app.state.feed_group.submit(_incoming(source, body, _acting(principal, request)))
+    event = _incoming(source, FeedEventFields.of(body), _acting(principal, request))
+    outcome = await request.app.state.feed_group.submit(event)
     if outcome.status == "invalid":
         raise Invalid(outcome.errors[0].message, field=outcome.errors[0].field)
     # FeedAccepted's JSON, written directly: the model made here and validated again as the response model
@@ -298,8 +299,7 @@ async def partner_event_batch(
                             "status": "invalid", "errors": field_errors(event.errors())})
             continue
         results.append({"external_id": event.external_id})
-        valid.append(IncomingEvent(source.value, event.external_id, event.occurred_at, event.kind, event.summary,
-                                   event.la_child_id, event.nhs_number, acting))
+        valid.append(_incoming(source, event, acting))
         slots.append(len(results) - 1)
     outcomes = await feed_intake.receive_many(uow, valid) if valid else []
     await uow.commit()
