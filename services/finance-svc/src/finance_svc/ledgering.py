@@ -40,10 +40,11 @@ from finance_svc.db.models import (
 from finance_svc.db.repositories import (
     Interventions,
     Ledger,
+    add_projections_and_followups,
     chunks,
     entry_values,
     insert_ignoring_duplicates,
-    load_facts,
+    interventions_of,
     lock_ledger,
     position_of,
 )
@@ -143,9 +144,14 @@ async def recompute(session: Any, child_ids: Iterable[uuid.UUID]) -> None:
     ids = sorted(set(child_ids))
     if not ids:
         return
-    facts = await load_facts(session, ids)
     ledger = Ledger(session)
     old = await ledger.entries_of(ids)
+    facts = await interventions_of(session, ids)
+    if not old and not any(f.interventions for f in facts.values()):
+        # No intervention and no position yet (every new referral's children): there is nothing to move, and
+        # the projections and follow-ups need not be read.
+        return
+    await add_projections_and_followups(session, facts)
     old_years: dict[uuid.UUID, set[int]] = defaultdict(set)
     for fy, child in old:
         old_years[child].add(fy)

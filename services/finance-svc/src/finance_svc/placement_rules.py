@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from eoc_shared.acting import Acting
@@ -27,9 +28,25 @@ async def seed_placement_rule(uow: UnitOfWork) -> None:
             await uow.rollback()
 
 
+# Rule versions are never changed once stored, so each is parsed once per process. Keyed by version and the moment
+# it was stored: another database (a test's, a re-created one) holding the same version is another key.
+_PARSED: dict[tuple[int, datetime], rules.PlacementRuleSet] = {}
+
+
 async def rule_in_force(uow: UnitOfWork) -> rules.PlacementRuleSet:
-    row = await PlacementRules(uow.session).current()
-    return rules.DEFAULT_RULE_V1 if row is None else rules.PlacementRuleSet.from_dict(row.rules)
+    """The highest version. Asked of the database every time (another replica may have added one), but only its
+    key: every new referral's projection need not load and parse the whole document again."""
+    repo = PlacementRules(uow.session)
+    key = await repo.current_key()
+    if key is None:
+        return rules.DEFAULT_RULE_V1
+    parsed = _PARSED.get(key)
+    if parsed is None:
+        row = await repo.get(key[0])
+        if row is None:  # versions are never removed, but be exact
+            return rules.DEFAULT_RULE_V1
+        parsed = _PARSED[key] = rules.PlacementRuleSet.from_dict(row.rules)
+    return parsed
 
 
 async def add_rule_version(uow: UnitOfWork, document: Mapping[str, Any], acting: Acting) -> rules.PlacementRuleSet:

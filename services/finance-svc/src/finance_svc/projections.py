@@ -25,6 +25,7 @@ from finance_svc.db.repositories import (
     AccessLog,
     Projections,
     Rates,
+    insert_ignoring_duplicates,
     lock_ledger,
 )
 from finance_svc.domain import projection as rules
@@ -90,14 +91,12 @@ async def referral_created(uow: UnitOfWork, event: Envelope, payload: ReferralCr
     fy = financial_year_of(payload.referred_on)
     children = [c.child_id for c in payload.children]
     await lock_ledger(session, children=children, rate_years=[fy])
-    if await session.get(ReferralSeen, payload.referral_id) is None:
-        session.add(
-            ReferralSeen(
-                id=payload.referral_id, family_id=payload.family_id, referred_on=payload.referred_on,
-                risk_factors=list(payload.risk_factors),
-                children=[c.model_dump(mode="json") for c in payload.children], received_at=utcnow(),
-            )
-        )
+    # One statement, not a look-up and an insert: a repeat of the event keeps the row first stored.
+    await session.execute(insert_ignoring_duplicates(session, ReferralSeen).values(
+        id=payload.referral_id, family_id=payload.family_id, referred_on=payload.referred_on,
+        risk_factors=list(payload.risk_factors),
+        children=[c.model_dump(mode="json") for c in payload.children], received_at=utcnow(),
+    ).on_conflict_do_nothing())
     rule_set = await rule_in_force(uow)
     card = await Rates(session).card(fy)
     known = await Projections(session).of_children(children)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -167,6 +168,15 @@ class PlacementRules:
         stmt = select(PlacementRuleVersion).order_by(PlacementRuleVersion.version.desc()).limit(1)
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
+    async def current_key(self) -> tuple[int, datetime] | None:
+        """The highest version and when it was stored, without the document."""
+        stmt = select(PlacementRuleVersion.version, PlacementRuleVersion.created_at)
+        row = (await self.session.execute(stmt.order_by(PlacementRuleVersion.version.desc()).limit(1))).first()
+        return None if row is None else (row[0], row[1])
+
+    async def get(self, version: int) -> PlacementRuleVersion | None:
+        return await self.session.get(PlacementRuleVersion, version)
+
     async def add(self, version: int, rules: dict[str, Any], actor: str) -> PlacementRuleVersion:
         row = PlacementRuleVersion(version=version, rules=rules, created_by=actor, created_at=utcnow())
         self.session.add(row)
@@ -229,8 +239,9 @@ def _intervention(row: Any) -> savings.Intervention:
     )
 
 
-async def load_facts(session: AsyncSession, child_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ChildFacts]:
-    """Each child's interventions (as far as that child is concerned), rated projection and follow-ups."""
+async def interventions_of(session: AsyncSession, child_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ChildFacts]:
+    """Each child's interventions, as far as that child is concerned: the first of the facts a position rests on
+    (add_projections_and_followups reads the rest, when there is a position to compute)."""
     facts: dict[uuid.UUID, ChildFacts] = {c: ChildFacts() for c in child_ids}
     for part in chunks(list(child_ids)):
         stmt = (
@@ -242,6 +253,12 @@ async def load_facts(session: AsyncSession, child_ids: Sequence[uuid.UUID]) -> d
         )
         for row in await session.execute(stmt):
             facts[row.child_id].interventions.append(_intervention(row))
+    return facts
+
+
+async def add_projections_and_followups(session: AsyncSession, facts: dict[uuid.UUID, ChildFacts]) -> None:
+    """Each child's rated projection and follow-ups, into the facts interventions_of made."""
+    for part in chunks(list(facts)):
         stmt2 = select(Projection.child_id, Projection.placement_type, Projection.daily_rate).where(
             Projection.child_id.in_(part), Projection.daily_rate.is_not(None)
         )
@@ -253,7 +270,6 @@ async def load_facts(session: AsyncSession, child_ids: Sequence[uuid.UUID]) -> d
         for seen in await session.execute(stmt3):
             facts[seen.child_id].followups.append(savings.FollowUp(str(seen.child_id), seen.observed_on,
                                                                    seen.living_situation))
-    return facts
 
 
 class Interventions:
