@@ -128,7 +128,7 @@ async def view_of(uow: UnitOfWork, referral: Referral) -> ReferralView:
 async def read_referral(uow: UnitOfWork, referral_id: uuid.UUID, acting: Acting) -> ReferralView:
     referral = await get_referral(uow, referral_id)
     await ensure_may_read(uow.session, acting, referral_id=referral_id)
-    AuditLog(uow.session).record(acting, "referral.read", referral.child_ids)
+    await AuditLog(uow.session).append(acting, "referral.read", referral.child_ids)  # the read's only write
     return await view_of(uow, referral)
 
 

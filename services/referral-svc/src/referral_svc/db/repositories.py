@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Table, and_, bindparam, false, func, insert, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from eoc_shared.audit import AccessLogRepository
 from referral_svc.db.models import (
@@ -64,13 +65,14 @@ def role_name(who: Who) -> str:
     return str(getattr(role, "value", role))
 
 
-async def lock_rows(session: AsyncSession, stmt: Any) -> Any:
-    """`SELECT … FOR UPDATE` on PostgreSQL. SQLite has no row locks and the driver opens a transaction only
+async def lock_rows(session: AsyncSession, stmt: Any, *, of: Any = None) -> Any:
+    """`SELECT … FOR UPDATE` on PostgreSQL (`of`: only that entity's rows, as with a joined eager load, whose
+    outer join PostgreSQL does not lock). SQLite has no row locks and the driver opens a transaction only
     at the first write, so there a write that changes nothing first takes the database's write lock: the
     rows read next are current and no one else changes them before this transaction ends."""
     if session.get_bind().dialect.name == "sqlite":
         await session.execute(update(ProgrammeSetting).where(false()).values(capacity=ProgrammeSetting.capacity))
-    return stmt.with_for_update()
+    return stmt.with_for_update(of=of)
 
 
 _FAMILIES: Table = Family.__table__  # type: ignore[assignment]
@@ -149,15 +151,19 @@ class Children:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
 
+_REFERRAL_WITH_CHILDREN = select(Referral).options(joinedload(Referral.children))
+
+
 class Referrals:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def get(self, referral_id: uuid.UUID, *, for_update: bool = False) -> Referral | None:
-        stmt = select(Referral).where(Referral.id == referral_id)
+        # Its children in the same statement (one referral: a join, not the second SELECT `selectin` makes).
+        stmt = _REFERRAL_WITH_CHILDREN.where(Referral.id == referral_id)
         if for_update:
-            stmt = await lock_rows(self.session, stmt)
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+            stmt = await lock_rows(self.session, stmt, of=Referral)
+        return (await self.session.execute(stmt)).unique().scalar_one_or_none()
 
     async def of_child(self, child_id: uuid.UUID) -> Sequence[Referral]:
         stmt = (
