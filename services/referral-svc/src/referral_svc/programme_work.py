@@ -156,7 +156,7 @@ async def _start(
 
 async def _close_superseded(uow: UnitOfWork, old: Intervention, new: Intervention, acting: Acting) -> None:
     referral = await get_referral(uow, old.referral_id, for_update=True)
-    children = await Children(uow.session).many(referral.child_ids)
+    children = await Children(uow.session).on_referral(referral.child_ids)
     outcomes = []
     for child_id in referral.child_ids:
         living, placement = living_situation_on_record(children[child_id].legal_status,

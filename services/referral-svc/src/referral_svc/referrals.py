@@ -14,8 +14,16 @@ from eoc_shared.errors import Conflict, Invalid, NotFound
 from eoc_shared.events.schemas import ChildFacts, ReferralCreated, ReferralUpdated
 from eoc_shared.vocab import Programme, ReferralSource, RiskFactor
 from referral_svc.access import ensure_may_read
-from referral_svc.db.models import Child, Intervention, Referral, ReferralChild, StatusChange
-from referral_svc.db.repositories import AuditLog, Children, Families, Interventions, Referrals, WaitingList
+from referral_svc.db.models import Intervention, Referral, ReferralChild, StatusChange
+from referral_svc.db.repositories import (
+    AuditLog,
+    ChildOnReferral,
+    Children,
+    Families,
+    Interventions,
+    Referrals,
+    WaitingList,
+)
 from referral_svc.domain.ages import age_in_whole_years
 from referral_svc.domain.status import IllegalTransition, is_terminal, transition
 from referral_svc.domain.timeline import start_of
@@ -48,24 +56,23 @@ class ReferralView:
 
 
 async def make_referral(uow: UnitOfWork, data: NewReferral, acting: Acting) -> ReferralView:
-    family = await Families(uow.session).get(data.family_id)
-    if family is None:
+    if not await Families(uow.session).exists(data.family_id):
         raise Invalid(f"there is no family {data.family_id}", field="family_id")
     if data.referred_on > today():
         raise Invalid("is in the future", field="referred_on")
-    children = await Children(uow.session).many(data.child_ids)
+    children = await Children(uow.session).on_referral(data.child_ids)
     for position, child_id in enumerate(data.child_ids):
         child = children.get(child_id)
         if child is None:
             raise Invalid(f"there is no child {child_id}", field=f"child_ids.{position}")
-        if child.family_id != family.id:
+        if child.family_id != data.family_id:
             raise Invalid(f"child {child_id} belongs to another family", field=f"child_ids.{position}")
         if child.date_of_birth > data.referred_on:
             raise Invalid(f"is before the date of birth of child {child_id}", field="referred_on")
     now = utcnow()
     referral = Referral(
         id=uuid.uuid4(),
-        family_id=family.id,
+        family_id=data.family_id,
         referred_on=data.referred_on,
         source=data.source.value,
         risk_factors=[f.value for f in data.risk_factors],
@@ -90,7 +97,7 @@ async def make_referral(uow: UnitOfWork, data: NewReferral, acting: Acting) -> R
         key=referral.id,
         data=ReferralCreated(
             referral_id=referral.id,
-            family_id=family.id,
+            family_id=data.family_id,
             referred_on=referral.referred_on,
             source=referral.source,
             risk_factors=referral.risk_factors,
@@ -103,7 +110,7 @@ async def make_referral(uow: UnitOfWork, data: NewReferral, acting: Acting) -> R
     return ReferralView(referral)
 
 
-def _child_facts(child: Child, on: date) -> ChildFacts:
+def _child_facts(child: ChildOnReferral, on: date) -> ChildFacts:
     return ChildFacts(
         child_id=child.id,
         age_years=age_in_whole_years(child.date_of_birth, on),
@@ -156,7 +163,7 @@ async def move_status(
 
 
 async def publish_referral_updated(uow: UnitOfWork, referral: Referral, changed: list[str]) -> None:
-    children = await Children(uow.session).many(referral.child_ids)
+    children = await Children(uow.session).on_referral(referral.child_ids)
     uow.publish("referral.updated", key=referral.id, data=ReferralUpdated(
         referral_id=referral.id, family_id=referral.family_id, status=referral.status, changed=changed,
         referred_on=referral.referred_on, risk_factors=referral.risk_factors,
