@@ -70,9 +70,17 @@ async def lock_rows(session: AsyncSession, stmt: Any, *, of: Any = None) -> Any:
     outer join PostgreSQL does not lock). SQLite has no row locks and the driver opens a transaction only
     at the first write, so there a write that changes nothing first takes the database's write lock: the
     rows read next are current and no one else changes them before this transaction ends."""
-    if session.get_bind().dialect.name == "sqlite":
-        await session.execute(update(ProgrammeSetting).where(false()).values(capacity=ProgrammeSetting.capacity))
+    await sqlite_write_lock(session)
     return stmt.with_for_update(of=of)
+
+
+_WRITE_LOCK = update(ProgrammeSetting).where(false()).values(capacity=ProgrammeSetting.capacity)
+
+
+async def sqlite_write_lock(session: AsyncSession) -> None:
+    """On SQLite, the first half of `lock_rows`, for a statement built with its FOR UPDATE beforehand."""
+    if session.get_bind().dialect.name == "sqlite":
+        await session.execute(_WRITE_LOCK)
 
 
 _FAMILIES: Table = Family.__table__  # type: ignore[assignment]
@@ -119,7 +127,10 @@ class ChildOnReferral(NamedTuple):
     placement_type: str | None
 
 
-_CHILDREN_ON_REFERRAL = select(Child.id, Child.family_id, Child.date_of_birth, Child.legal_status, Child.placement_type)
+_CHILDREN_ON_REFERRAL = (
+    select(Child.id, Child.family_id, Child.date_of_birth, Child.legal_status, Child.placement_type)
+    .where(Child.id.in_(bindparam("ids", expanding=True))).execution_options(autoflush=False)
+)
 
 
 class Children:
@@ -130,8 +141,8 @@ class Children:
         """Those columns only, not whole Child objects (loading them was a third of applying a decision). No
         autoflush: a transaction that makes or moves a referral never changes a child, so what is pending (the
         referral's own changes) need not be written first — it goes in the one flush at commit."""
-        stmt = _CHILDREN_ON_REFERRAL.where(Child.id.in_(list(ids))).execution_options(autoflush=False)
-        return {row[0]: ChildOnReferral(*row) for row in await self.session.execute(stmt)}
+        rows = await self.session.execute(_CHILDREN_ON_REFERRAL, {"ids": list(ids)})
+        return {row[0]: ChildOnReferral(*row) for row in rows}
 
     async def insert(self, values: dict[str, Any]) -> None:
         """One INSERT now (a clash on a unique index raises IntegrityError here, not at commit)."""
@@ -168,7 +179,11 @@ class Children:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
 
-_REFERRAL_WITH_CHILDREN = select(Referral).options(joinedload(Referral.children))
+# The hot reads' statements, built once: building one per call (and its cache key) was a fifth of a small read.
+_REFERRAL_WITH_CHILDREN = (
+    select(Referral).options(joinedload(Referral.children)).where(Referral.id == bindparam("referral_id"))
+)
+_REFERRAL_WITH_CHILDREN_FOR_UPDATE = _REFERRAL_WITH_CHILDREN.with_for_update(of=Referral)  # not the joined children
 
 
 class Referrals:
@@ -177,10 +192,11 @@ class Referrals:
 
     async def get(self, referral_id: uuid.UUID, *, for_update: bool = False) -> Referral | None:
         # Its children in the same statement (one referral: a join, not the second SELECT `selectin` makes).
-        stmt = _REFERRAL_WITH_CHILDREN.where(Referral.id == referral_id)
+        stmt = _REFERRAL_WITH_CHILDREN
         if for_update:
-            stmt = await lock_rows(self.session, stmt, of=Referral)
-        return (await self.session.execute(stmt)).unique().scalar_one_or_none()
+            await sqlite_write_lock(self.session)
+            stmt = _REFERRAL_WITH_CHILDREN_FOR_UPDATE
+        return (await self.session.execute(stmt, {"referral_id": referral_id})).unique().scalar_one_or_none()
 
     async def of_child(self, child_id: uuid.UUID) -> Sequence[Referral]:
         stmt = (
@@ -228,6 +244,12 @@ class Referrals:
         return out
 
 
+_INTERVENTIONS_OF_REFERRALS = (
+    select(Intervention).where(Intervention.referral_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Intervention.started_on, Intervention.created_at, Intervention.id)
+)
+
+
 class Interventions:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -239,11 +261,7 @@ class Interventions:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def of_referrals(self, referral_ids: Sequence[uuid.UUID]) -> Sequence[Intervention]:
-        stmt = (
-            select(Intervention).where(Intervention.referral_id.in_(list(referral_ids)))
-            .order_by(Intervention.started_on, Intervention.created_at, Intervention.id)
-        )
-        return (await self.session.execute(stmt)).scalars().all()
+        return (await self.session.execute(_INTERVENTIONS_OF_REFERRALS, {"ids": list(referral_ids)})).scalars().all()
 
     async def open_of_family(self, family_id: uuid.UUID) -> Sequence[Intervention]:
         stmt = (
@@ -310,6 +328,12 @@ class Programmes:
         return list((await self.session.execute(stmt)).scalars())
 
 
+_ENTRIES_OF_REFERRAL = (
+    select(WaitingEntry).where(WaitingEntry.referral_id == bindparam("referral_id")).order_by(WaitingEntry.joined_at)
+)
+_WAITING_OF_REFERRAL = _ENTRIES_OF_REFERRAL.where(WaitingEntry.status == WAITING)
+
+
 class WaitingList:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -319,10 +343,8 @@ class WaitingList:
         return (await self.session.execute(stmt)).scalars().all()
 
     async def of_referral(self, referral_id: uuid.UUID, *, only_waiting: bool = True) -> Sequence[WaitingEntry]:
-        stmt = select(WaitingEntry).where(WaitingEntry.referral_id == referral_id)
-        if only_waiting:
-            stmt = stmt.where(WaitingEntry.status == WAITING)
-        return (await self.session.execute(stmt.order_by(WaitingEntry.joined_at))).scalars().all()
+        stmt = _WAITING_OF_REFERRAL if only_waiting else _ENTRIES_OF_REFERRAL
+        return (await self.session.execute(stmt, {"referral_id": referral_id})).scalars().all()
 
     async def of_referrals(self, referral_ids: Sequence[uuid.UUID]) -> Sequence[WaitingEntry]:
         stmt = select(WaitingEntry).where(WaitingEntry.referral_id.in_(list(referral_ids))).order_by(WaitingEntry.joined_at)
