@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, delete, false, func, select, update
+from sqlalchemy import Select, bindparam, delete, false, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +32,7 @@ from finance_svc.db.models import (
     Projection,
     ProjectionVersion,
     Rate,
+    ReferralSeen,
     Target,
 )
 from finance_svc.domain import savings
@@ -51,6 +52,18 @@ def insert_ignoring_duplicates(session: AsyncSession, model: type) -> Any:
     return builder(model)
 
 
+_REFERRALS_SEEN: Any = ReferralSeen.__table__
+_NOTE_REFERRAL = {
+    "sqlite": sqlite_insert(_REFERRALS_SEEN).on_conflict_do_nothing(),
+    "postgresql": pg_insert(_REFERRALS_SEEN).on_conflict_do_nothing(),
+}
+
+
+def note_referral_statement(session: AsyncSession) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING into the referrals finance has seen, for this session's database."""
+    return _NOTE_REFERRAL[session.get_bind().dialect.name]
+
+
 def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -60,6 +73,11 @@ def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]
 
 _LEDGER_KEY = 0x46494E4C45444752  # "FINLEDGR"
 _RATE_KEY = 0x52415445 << 32  # "RATE" << 32 | fy
+
+
+# Statements of the hot paths (every new referral's projection), built once with bound parameters: building one
+# and its cache key per call cost as much as a small read.
+_WRITE_LOCK = update(LedgerState).where(false()).values(rebuilt_by=LedgerState.rebuilt_by)
 
 
 async def lock_ledger(
@@ -78,7 +96,7 @@ async def lock_ledger(
     and nobody changes it before this transaction ends.
     """
     if is_sqlite(session):
-        await session.execute(update(LedgerState).where(false()).values(rebuilt_by=LedgerState.rebuilt_by))
+        await session.execute(_WRITE_LOCK)
         return
     await advisory_lock(session, _LEDGER_KEY, shared=not exclusive)
     for fy in sorted(set(rate_years)):
@@ -93,13 +111,15 @@ def for_update(stmt: Select[Any]) -> Select[Any]:
 # --------------------------------------------------------------------------------------------- settings
 
 
+_RATES_OF_YEAR = select(Rate).where(Rate.fy == bindparam("fy")).order_by(Rate.placement_type)
+
+
 class Rates:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def of_year(self, fy: int) -> list[Rate]:
-        stmt = select(Rate).where(Rate.fy == fy).order_by(Rate.placement_type)
-        return list((await self.session.execute(stmt)).scalars())
+        return list((await self.session.execute(_RATES_OF_YEAR, {"fy": fy})).scalars())
 
     async def card(self, fy: int) -> dict[str, Decimal]:
         return {r.placement_type: r.daily_rate for r in await self.of_year(fy)}
@@ -160,6 +180,12 @@ class ProgrammeCosts:
         await self.session.flush()
 
 
+_CURRENT_RULE_KEY = (
+    select(PlacementRuleVersion.version, PlacementRuleVersion.created_at)
+    .order_by(PlacementRuleVersion.version.desc()).limit(1)
+)
+
+
 class PlacementRules:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -170,8 +196,7 @@ class PlacementRules:
 
     async def current_key(self) -> tuple[int, datetime] | None:
         """The highest version and when it was stored, without the document."""
-        stmt = select(PlacementRuleVersion.version, PlacementRuleVersion.created_at)
-        row = (await self.session.execute(stmt.order_by(PlacementRuleVersion.version.desc()).limit(1))).first()
+        row = (await self.session.execute(_CURRENT_RULE_KEY)).first()
         return None if row is None else (row[0], row[1])
 
     async def get(self, version: int) -> PlacementRuleVersion | None:
@@ -187,6 +212,12 @@ class PlacementRules:
 # --------------------------------------------------------------------------------------------- projections
 
 
+_PROJECTIONS_OF = (
+    select(Projection).where(Projection.child_id.in_(bindparam("ids", expanding=True)))
+    .execution_options(populate_existing=True)
+)
+
+
 class Projections:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -197,8 +228,7 @@ class Projections:
     async def of_children(self, child_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Projection]:
         found: dict[uuid.UUID, Projection] = {}
         for part in chunks(list(child_ids)):
-            stmt = select(Projection).where(Projection.child_id.in_(part)).execution_options(populate_existing=True)
-            found.update({p.child_id: p for p in (await self.session.execute(stmt)).scalars()})
+            found.update({p.child_id: p for p in (await self.session.execute(_PROJECTIONS_OF, {"ids": part})).scalars()})
         return found
 
     async def proposed_of_rate_year(self, fy: int) -> list[uuid.UUID]:
@@ -239,19 +269,21 @@ def _intervention(row: Any) -> savings.Intervention:
     )
 
 
+_INTERVENTIONS_OF_CHILDREN = (
+    select(InterventionChild.child_id, InterventionChild.living_situation, InterventionFact.id,
+           InterventionFact.family_id, InterventionFact.programme, InterventionFact.started_on,
+           InterventionFact.closed_on, InterventionFact.reason)
+    .join(InterventionFact, InterventionFact.id == InterventionChild.intervention_id)
+    .where(InterventionChild.child_id.in_(bindparam("ids", expanding=True)))
+)
+
+
 async def interventions_of(session: AsyncSession, child_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, ChildFacts]:
     """Each child's interventions, as far as that child is concerned: the first of the facts a position rests on
     (add_projections_and_followups reads the rest, when there is a position to compute)."""
     facts: dict[uuid.UUID, ChildFacts] = {c: ChildFacts() for c in child_ids}
     for part in chunks(list(child_ids)):
-        stmt = (
-            select(InterventionChild.child_id, InterventionChild.living_situation, InterventionFact.id,
-                   InterventionFact.family_id, InterventionFact.programme, InterventionFact.started_on,
-                   InterventionFact.closed_on, InterventionFact.reason)
-            .join(InterventionFact, InterventionFact.id == InterventionChild.intervention_id)
-            .where(InterventionChild.child_id.in_(part))
-        )
-        for row in await session.execute(stmt):
+        for row in await session.execute(_INTERVENTIONS_OF_CHILDREN, {"ids": part}):
             facts[row.child_id].interventions.append(_intervention(row))
     return facts
 
@@ -346,6 +378,12 @@ def entry_values(position: ChildPosition) -> dict[str, Any]:
     }
 
 
+_ENTRIES_OF = (
+    select(LedgerEntry).where(LedgerEntry.child_id.in_(bindparam("ids", expanding=True)))
+    .execution_options(populate_existing=True)
+)
+
+
 class Ledger:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -353,8 +391,8 @@ class Ledger:
     async def entries_of(self, child_ids: Sequence[uuid.UUID]) -> dict[tuple[int, uuid.UUID], LedgerEntry]:
         found: dict[tuple[int, uuid.UUID], LedgerEntry] = {}
         for part in chunks(list(child_ids)):
-            stmt = select(LedgerEntry).where(LedgerEntry.child_id.in_(part)).execution_options(populate_existing=True)
-            found.update({(e.fy, e.child_id): e for e in (await self.session.execute(stmt)).scalars()})
+            entries = (await self.session.execute(_ENTRIES_OF, {"ids": part})).scalars()
+            found.update({(e.fy, e.child_id): e for e in entries})
         return found
 
     async def has_family(self, fy: int, family_id: uuid.UUID) -> bool:
