@@ -6,11 +6,19 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eligibility_svc.db.models import AccessEntry, CasePractitioner, DecisionRecord, RuleSetRecord
 from eoc_shared.audit import AccessLogRepository
+
+# Asked for every referral decided: built once, with the day as a bound parameter.
+_IN_FORCE_KEY = (
+    select(RuleSetRecord.version, RuleSetRecord.created_at)
+    .where(RuleSetRecord.effective_from <= bindparam("as_of"))
+    .order_by(RuleSetRecord.effective_from.desc(), RuleSetRecord.version.desc())
+    .limit(1)
+)
 
 
 class RuleSets:
@@ -42,13 +50,7 @@ class RuleSets:
 
     async def in_force_key(self, as_of: date) -> tuple[int, datetime] | None:
         """As `in_force`, but only (version, created_at): enough to find an already parsed rule set."""
-        stmt = (
-            select(RuleSetRecord.version, RuleSetRecord.created_at)
-            .where(RuleSetRecord.effective_from <= as_of)
-            .order_by(RuleSetRecord.effective_from.desc(), RuleSetRecord.version.desc())
-            .limit(1)
-        )
-        row = (await self.session.execute(stmt)).first()
+        row = (await self.session.execute(_IN_FORCE_KEY, {"as_of": as_of})).first()
         return None if row is None else (row.version, row.created_at)
 
 

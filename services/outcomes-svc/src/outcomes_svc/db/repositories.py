@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from eoc_shared.audit import AccessLogRepository
@@ -32,6 +32,16 @@ async def lock_children(session: AsyncSession, child_ids: Iterable[uuid.UUID]) -
     await lock_ids(session, child_ids)
 
 
+# Asked for every detection (every new referral's children among them): built once, with bound parameters.
+_CLOSURES_OF_CHILD = (
+    select(Closure).where(Closure.child_id == bindparam("child_id")).order_by(Closure.closed_on, Closure.intervention_id)
+)
+_SIGNAL_SEEN = select(Signal.id).where(
+    Signal.source == bindparam("source"), Signal.source_ref == bindparam("source_ref"),
+    Signal.child_id == bindparam("child_id"),
+)
+
+
 class Closures:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -44,8 +54,7 @@ class Closures:
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
     async def of_child(self, child_id: uuid.UUID) -> Sequence[Closure]:
-        stmt = select(Closure).where(Closure.child_id == child_id).order_by(Closure.closed_on, Closure.intervention_id)
-        return (await self.session.execute(stmt)).scalars().all()
+        return (await self.session.execute(_CLOSURES_OF_CHILD, {"child_id": child_id})).scalars().all()
 
     async def of_year(self, financial_year: int) -> Sequence[Closure]:
         stmt = select(Closure).where(Closure.financial_year == financial_year)
@@ -123,9 +132,8 @@ class Signals:
         self.session = session
 
     async def seen(self, source: str, source_ref: str, child_id: uuid.UUID) -> bool:
-        stmt = select(Signal.id).where(Signal.source == source, Signal.source_ref == source_ref,
-                                       Signal.child_id == child_id)
-        return (await self.session.execute(stmt)).first() is not None
+        params = {"source": source, "source_ref": source_ref, "child_id": child_id}
+        return (await self.session.execute(_SIGNAL_SEEN, params)).first() is not None
 
     async def of_children(self, child_ids: Iterable[uuid.UUID]) -> Sequence[Signal]:
         ids = sorted(set(child_ids))
