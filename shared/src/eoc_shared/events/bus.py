@@ -33,7 +33,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import AckStatus
 from pydantic import ValidationError
-from sqlalchemy import Table, Text, delete, func, insert, select, text, type_coerce, update
+from sqlalchemy import Table, Text, bindparam, delete, func, insert, select, text, type_coerce, update
 
 from eoc_shared import tracing
 from eoc_shared.db import Database, UnitOfWork, utcnow
@@ -112,6 +112,17 @@ def _sqlite_header_fields(payload: Any) -> tuple[Any, ...]:
     """The payload's fields the Kafka headers need, read out of the stored JSON text by SQLite itself."""
     return tuple(func.json_extract(payload, f"$.{name}") for name in ("type", "traceparent", "tracestate"))
 
+
+def _sqlite_round(table: Table) -> tuple[Any, Any]:
+    """A relay round's two statements on SQLite, built once per outbox (a round per event when events come one at
+    a time): the unpublished rows in order up to `limit`, and marking rows `seqs` published `at`."""
+    c = table.c
+    unpublished = select(
+        c.seq, c.id, c.topic, c.key, type_coerce(c.payload, Text), *_sqlite_header_fields(c.payload),
+    ).where(c.published_at.is_(None)).order_by(c.seq).limit(bindparam("limit"))
+    mark = update(table).where(c.seq.in_(bindparam("seqs", expanding=True))).values(published_at=bindparam("at"))
+    return unpublished, mark
+
 # Replicas share one outbox: one relay round at a time (the lock ends with the round's transaction, after the rows
 # it sent are marked published), so the events of one key are never sent by two relays side by side, out of
 # order, and no row is sent by two rounds. Row locks (FOR UPDATE SKIP LOCKED) would add nothing to that, and
@@ -151,6 +162,7 @@ class OutboxRelay:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._sqlite_round: tuple[Any, Any] | None = None
         self.connected = False
         self.outages: OutageEpisodes | None = None
 
@@ -310,7 +322,6 @@ class OutboxRelay:
             # Columns, not ORM objects: loading and flushing hundreds of objects per round cost more than sending.
             # On PostgreSQL the payload comes as the text it is sent as, and only the fields the headers need
             # are read out of it; decoding every payload to encode it again cost as much as sending it.
-            c = table.c
             raw: Any = None
             if postgres:
                 # Straight to the driver, inside the session's transaction (the lock above opened it): a round's
@@ -322,9 +333,9 @@ class OutboxRelay:
                     limit)
             else:
                 # SQLite keeps the payload as JSON text too: read as it is stored, not decoded to be encoded again.
-                rows = (await session.execute(select(
-                    c.seq, c.id, c.topic, c.key, type_coerce(c.payload, Text), *_sqlite_header_fields(c.payload),
-                ).where(c.published_at.is_(None)).order_by(c.seq).limit(limit))).all()
+                if self._sqlite_round is None:
+                    self._sqlite_round = _sqlite_round(table)
+                rows = (await session.execute(self._sqlite_round[0], {"limit": limit})).all()
             if not rows:
                 return 0
             if not postgres:
@@ -383,7 +394,8 @@ class OutboxRelay:
                 await raw.execute(f"UPDATE {table.name} SET published_at = $1 WHERE seq = ANY($2::bigint[])",
                                   utcnow(), seqs)
             else:
-                await session.execute(update(table).where(c.seq.in_(seqs)).values(published_at=utcnow()))
+                assert self._sqlite_round is not None
+                await session.execute(self._sqlite_round[1], {"seqs": seqs, "at": utcnow()})
             for topic, n in sent.items():
                 EVENTS_PUBLISHED.labels(self.service, topic).inc(n)
             await session.commit()
