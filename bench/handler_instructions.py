@@ -1,0 +1,216 @@
+"""Benchmark: instructions per operation of the handlers every referral runs, in-process on SQLite.
+
+Run: .venv/bin/python bench/handler_instructions.py [--ops 100] [--ref REF] [--only finance,read,...]
+Needs valgrind (Debian: apt-get install -y valgrind). Each operation runs in its own process under
+`valgrind --tool=callgrind`, with instrumentation switched on only around the measured loop (after set-up and
+30 operations of warm-up): a count of instructions, not a time, so two runs of the same code agree within 1 %
+whatever else the machine is doing. Wall-clock figures on this shared machine moved by ±40 % within minutes;
+this is how a change to one handler is measured. `--ref REF` counts a git commit's code the same way, side
+by side. The operations, one service each, as a referral reaches them:
+
+  make         referral-svc: make_referral + commit (POST /referrals below HTTP)
+  eligibility  eligibility-svc: referral.created handled (through Consumers.process, inbox included)
+  finance      finance-svc: referral.created handled (a new child's projection)
+  outcomes     outcomes-svc: referral.created handled
+  decided      referral-svc: eligibility.decided handled
+  read         referral-svc: read_referral + commit (GET /referrals/{id} below HTTP)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from _common import checkout
+
+OPERATIONS = ("make", "eligibility", "finance", "outcomes", "decided", "read")
+WARM_UP = 30
+SERVICE = {"make": "referral", "decided": "referral", "read": "referral", "eligibility": "eligibility",
+           "finance": "finance", "outcomes": "outcomes"}
+
+
+async def _runtime(service: str, data_dir: str) -> Any:
+    """The service's runtime on a new SQLite file, migrated and seeded as at start (no broker: nothing is sent)."""
+    app_module = importlib.import_module(f"{service}_svc.app")
+    settings_module = importlib.import_module(f"{service}_svc.settings")
+    settings_cls = next(v for k, v in vars(settings_module).items()
+                        if k.endswith("Settings") and k != "ServiceSettings" and isinstance(v, type))
+    settings = settings_cls(database_url=f"sqlite+aiosqlite:///{data_dir}/{service}.sqlite3",
+                            kafka_bootstrap="127.0.0.1:1", data_dir=data_dir)
+    runtime = app_module.create_app(settings).state.runtime
+    from eoc_shared.migrations import upgrade_to_head
+
+    await upgrade_to_head(runtime.db.engine, runtime.migrations_dir)
+    seed = getattr(app_module, "_seed", None)
+    if seed is not None:
+        await seed(runtime)
+    return runtime
+
+
+def _envelope(topic: str, key: uuid.UUID, data: Any, source: str) -> bytes:
+    from eoc_shared.events.envelope import build_envelope
+
+    envelope = build_envelope(topic, key=str(key), data=data, source=source)
+    envelope.pop("_topic")
+    return json.dumps(envelope).encode()
+
+
+def _referral_created(referral_id: uuid.UUID) -> bytes:
+    from eoc_shared.events.schemas import ChildFacts, ReferralCreated
+
+    payload = ReferralCreated(
+        referral_id=referral_id, family_id=uuid.uuid4(), referred_on=date(2026, 11, 2), source="police",
+        risk_factors=["neglect"], threshold_for_removal_met=True,
+        children=[ChildFacts(child_id=uuid.uuid4(), age_years=12, legal_status="CIN")])
+    return _envelope("referral.created", referral_id, payload, "urn:eoc:referral")
+
+
+async def _consumer_op(runtime: Any, topic: str, messages: list[bytes]) -> Callable[[], Awaitable[None]]:
+    consumers = runtime.consumers
+    subscription = next(s for s in consumers.subscriptions if s.spec.topic == topic)
+    pending = iter(messages)
+
+    async def op() -> None:
+        outcome = await consumers.process(subscription, next(pending))
+        if outcome[0] != "handled":
+            raise SystemExit(f"{topic} not handled: {outcome}")
+    return op
+
+
+async def _referral_ops(runtime: Any, what: str, n: int) -> Callable[[], Awaitable[None]]:
+    from eoc_shared.acting import Acting
+    from eoc_shared.events.schemas import spec_for
+    from eoc_shared.vocab import Ethnicity, LegalStatus, ReferralSource, RiskFactor, Sex
+    from referral_svc import families, referrals
+
+    acting = Acting(actor="bench", role="social_worker", request_id="bench")
+    async with runtime.uow() as uow:
+        family = await families.register_family(uow, families.NewFamily("LA-BENCH", "AB1", "en", False), acting)
+        await uow.commit()
+    async with runtime.uow() as uow:
+        child = await families.add_child(uow, family.id, families.NewChild(
+            "C-BENCH", "A", "B", date(2014, 1, 1), Sex.F, Ethnicity.WBRI, LegalStatus.CIN), acting)
+        await uow.commit()
+    new = referrals.NewReferral(family.id, [child.id], date(2026, 11, 1), ReferralSource.SOCIAL_WORKER,
+                                [RiskFactor.BEHAVIOUR], True)
+
+    async def make() -> uuid.UUID:
+        async with runtime.uow() as uow:
+            view = await referrals.make_referral(uow, new, acting)
+            await uow.commit()
+        return view.referral.id
+
+    if what == "make":
+        async def make_op() -> None:
+            await make()
+        return make_op
+    if what == "read":
+        read_id = await make()
+
+        async def read_op() -> None:
+            async with runtime.uow() as uow:
+                await referrals.read_referral(uow, read_id, acting)
+                await uow.commit()
+        return read_op
+    model = spec_for("eligibility.decided").model
+    messages = []
+    for _ in range(n):
+        referral_id = await make()
+        decided = model.model_validate({
+            "referral_id": str(referral_id), "decision_id": str(uuid.uuid4()), "rule_version": 1,
+            "recommended": "MST", "decided_at": datetime.now(UTC).isoformat(),
+            "programmes": [{"programme": "MST", "eligible": True, "reasons": []}]})
+        messages.append(_envelope("eligibility.decided", referral_id, decided, "urn:eoc:eligibility"))
+    return await _consumer_op(runtime, "eligibility.decided", messages)
+
+
+async def _child(what: str, n: int) -> None:
+    """Set up, warm up, then run `what` n times between the START and END lines the parent watches for."""
+    data_dir = tempfile.mkdtemp(prefix="eoc-bench-instr-")
+    try:
+        runtime = await _runtime(SERVICE[what], data_dir)
+        if SERVICE[what] == "referral":
+            op = await _referral_ops(runtime, what, n + WARM_UP)
+        else:
+            op = await _consumer_op(runtime, "referral.created",
+                                    [_referral_created(uuid.uuid4()) for _ in range(n + WARM_UP)])
+        for _ in range(WARM_UP):
+            await op()
+        print("START", flush=True)
+        await asyncio.sleep(2)  # the parent switches instrumentation on
+        for _ in range(n):
+            await op()
+        print("END", flush=True)
+        await asyncio.sleep(2)
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def count(what: str, n: int, env: dict[str, str]) -> float:
+    """Millions of instructions per operation of `what`, with the code `env` points at."""
+    with tempfile.TemporaryDirectory() as out:
+        profile = Path(out) / "callgrind.out"
+        proc = subprocess.Popen(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={profile}",
+             sys.executable, __file__, "--child", what, "--ops", str(n)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env={**os.environ, **env})
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            switch = {"START": "on", "END": "off"}.get(line.strip())
+            if switch:
+                subprocess.run(["callgrind_control", "-i", switch, str(proc.pid)], check=True, capture_output=True)
+        if proc.wait() != 0:
+            raise SystemExit(f"{what}: the measured process failed")
+        total = 0
+        for part in Path(out).glob("callgrind.out*"):
+            for text in part.read_text(errors="replace").splitlines():
+                if text.startswith(("summary:", "totals:")):
+                    total = max(total, int(text.split()[1]))
+    return total / n / 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ops", type=int, default=100, help="operations counted, after 30 of warm-up")
+    parser.add_argument("--ref", help="also count a git commit's code (e.g. main), side by side")
+    parser.add_argument("--only", default=",".join(OPERATIONS), help="some of: " + ", ".join(OPERATIONS))
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        asyncio.run(_child(args.child, args.ops))
+        return
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (Debian: apt-get install -y valgrind)")
+    chosen = [w for w in args.only.split(",") if w]
+    totals = {"this": 0.0, "ref": 0.0}
+    with checkout(args.ref) as ref_env:
+        for what in chosen:
+            this = count(what, args.ops, {})
+            totals["this"] += this
+            line = f"{what:12s} {this:6.2f} M instructions per operation"
+            if args.ref:
+                before = count(what, args.ops, ref_env)
+                totals["ref"] += before
+                line += f"; {args.ref}: {before:6.2f} M ({100 * (this / before - 1):+.0f} %)"
+            print(line, flush=True)
+    if len(chosen) > 1:
+        line = f"{'together':12s} {totals['this']:6.2f} M"
+        if args.ref:
+            line += f"; {args.ref}: {totals['ref']:6.2f} M ({100 * (totals['this'] / totals['ref'] - 1):+.0f} %)"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
