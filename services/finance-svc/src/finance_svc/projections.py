@@ -19,13 +19,14 @@ from eoc_shared.finyear import financial_year_of, label
 from finance_svc.db.models import (
     Projection,
     ProjectionVersion,
+    ReferralSeen,
 )
 from finance_svc.db.repositories import (
     AccessLog,
     Projections,
     Rates,
+    keep_first_insert,
     lock_ledger,
-    note_referral_statement,
 )
 from finance_svc.domain import projection as rules
 from finance_svc.domain.vocab import RISK_FACTORS
@@ -91,7 +92,7 @@ async def referral_created(uow: UnitOfWork, event: Envelope, payload: ReferralCr
     children = [c.child_id for c in payload.children]
     await lock_ledger(session, children=children, rate_years=[fy])
     # One statement, not a look-up and an insert: a repeat of the event keeps the row first stored.
-    await session.execute(note_referral_statement(session), {
+    await session.execute(keep_first_insert(session, ReferralSeen), {
         "id": payload.referral_id, "family_id": payload.family_id, "referred_on": payload.referred_on,
         "risk_factors": list(payload.risk_factors),
         "children": [c.model_dump(mode="json") for c in payload.children], "received_at": utcnow(),

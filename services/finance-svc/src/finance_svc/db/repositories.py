@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,6 @@ from finance_svc.db.models import (
     Projection,
     ProjectionVersion,
     Rate,
-    ReferralSeen,
     Target,
 )
 from finance_svc.domain import savings
@@ -52,16 +52,15 @@ def insert_ignoring_duplicates(session: AsyncSession, model: type) -> Any:
     return builder(model)
 
 
-_REFERRALS_SEEN: Any = ReferralSeen.__table__
-_NOTE_REFERRAL = {
-    "sqlite": sqlite_insert(_REFERRALS_SEEN).on_conflict_do_nothing(),
-    "postgresql": pg_insert(_REFERRALS_SEEN).on_conflict_do_nothing(),
-}
+def keep_first_insert(session: AsyncSession, model: type) -> Any:
+    """`insert_ignoring_duplicates(...).on_conflict_do_nothing()` into the model's table, built once per kind of
+    database and executed with the row as parameters: for the hot paths."""
+    return _keep_first_insert(is_sqlite(session), getattr(model, "__table__"))  # noqa: B009 - any mapped class
 
 
-def note_referral_statement(session: AsyncSession) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING into the referrals finance has seen, for this session's database."""
-    return _NOTE_REFERRAL[session.get_bind().dialect.name]
+@functools.cache
+def _keep_first_insert(sqlite: bool, table: Any) -> Any:
+    return (sqlite_insert if sqlite else pg_insert)(table).on_conflict_do_nothing()
 
 
 def chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
