@@ -113,6 +113,7 @@ def _sqlite_header_fields(payload: Any) -> tuple[Any, ...]:
     return tuple(func.json_extract(payload, f"$.{name}") for name in ("type", "traceparent", "tracestate"))
 
 
+@functools.cache
 def _sqlite_round(table: Table) -> tuple[Any, Any]:
     """A relay round's two statements on SQLite, built once per outbox (a round per event when events come one at
     a time): the unpublished rows in order up to `limit`, and marking rows `seqs` published `at`."""
@@ -122,6 +123,7 @@ def _sqlite_round(table: Table) -> tuple[Any, Any]:
     ).where(c.published_at.is_(None)).order_by(c.seq).limit(bindparam("limit"))
     mark = update(table).where(c.seq.in_(bindparam("seqs", expanding=True))).values(published_at=bindparam("at"))
     return unpublished, mark
+
 
 # Replicas share one outbox: one relay round at a time (the lock ends with the round's transaction, after the rows
 # it sent are marked published), so the events of one key are never sent by two relays side by side, out of
@@ -162,7 +164,6 @@ class OutboxRelay:
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._producer: AIOKafkaProducer | None = None
-        self._sqlite_round: tuple[Any, Any] | None = None
         self.connected = False
         self.outages: OutageEpisodes | None = None
 
@@ -333,9 +334,7 @@ class OutboxRelay:
                     limit)
             else:
                 # SQLite keeps the payload as JSON text too: read as it is stored, not decoded to be encoded again.
-                if self._sqlite_round is None:
-                    self._sqlite_round = _sqlite_round(table)
-                rows = (await session.execute(self._sqlite_round[0], {"limit": limit})).all()
+                rows = (await session.execute(_sqlite_round(table)[0], {"limit": limit})).all()
             if not rows:
                 return 0
             if not postgres:
@@ -394,8 +393,7 @@ class OutboxRelay:
                 await raw.execute(f"UPDATE {table.name} SET published_at = $1 WHERE seq = ANY($2::bigint[])",
                                   utcnow(), seqs)
             else:
-                assert self._sqlite_round is not None
-                await session.execute(self._sqlite_round[1], {"seqs": seqs, "at": utcnow()})
+                await session.execute(_sqlite_round(table)[1], {"seqs": seqs, "at": utcnow()})
             for topic, n in sent.items():
                 EVENTS_PUBLISHED.labels(self.service, topic).inc(n)
             await session.commit()
@@ -838,7 +836,7 @@ class Consumers:
             return False
         log.error("consumer.dead_lettered", service=self.service, topic=sub.spec.topic, dlq=sub.spec.dlq,
                   offset=offset, attempts=attempts)
-        EVENTS_CONSUMED.labels(self.service, sub.spec.topic, "dead_lettered").inc()
+        self._consumed(sub.spec.topic, "dead_lettered").inc()
         await self._commit_now(record, epoch)
         return True
 
