@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from eoc_shared.clock import fixed_today, today
@@ -35,6 +34,7 @@ from eoc_shared.events.schemas import (
 )
 from eoc_shared.testing import harness
 from eoc_shared.testing.fixtures import eventually, produce_raw, service_settings
+from eoc_shared.testing.harness import events_consumed
 from outcomes_svc import scheduling
 from outcomes_svc.app import create_app
 from outcomes_svc.db.models import Followup, Inbox, Outbox, Signal
@@ -440,8 +440,8 @@ async def test_a_care_entry_from_child_updated_is_recorded_with_its_date(svc: Sv
     not_care = await svc.send("child.updated", ChildUpdated(child_id=child, family_id=family, legal_status_before="CPP",
                                                             legal_status="CIN", effective_on=D("2021-06-01")), child)
     entry = await svc.send("child.updated", ChildUpdated(child_id=child, family_id=family, legal_status_before="CIN",
-                                                 legal_status="LAC", placement_type="U4",
-                                                 effective_on=D("2022-01-10")), child)
+                                                         legal_status="LAC", placement_type="U4",
+                                                         effective_on=D("2022-01-10")), child)
     rows = by_checkpoint(await svc.followups(child, where=lambda rows: rows[0]["status"] == "recorded"))
     for months in (6, 12, 18, 24, 36, 48, 60):
         assert (rows[months]["living_situation"], rows[months]["care_entry_on"], rows[months]["re_referred"]) == (
@@ -480,8 +480,7 @@ async def test_custody_from_a_partner_event_is_dated_by_the_uk_day(svc: Svc) -> 
 
 
 def _ignored(topic: str) -> float:
-    labels = {"service": "outcomes", "topic": topic, "outcome": "ignored"}
-    return REGISTRY.get_sample_value("eoc_events_consumed_total", labels) or 0.0
+    return events_consumed("outcomes", topic, "ignored")
 
 
 async def test_a_signal_that_arrives_before_the_closure_is_applied_when_it_comes(svc: Svc) -> None:

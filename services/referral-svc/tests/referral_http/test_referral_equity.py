@@ -8,11 +8,11 @@ import uuid
 from typing import Any
 
 import pytest
-from prometheus_client import REGISTRY
 
 from eoc_shared.events.envelope import build_envelope
 from eoc_shared.events.schemas import FollowupRecorded
 from eoc_shared.testing.fixtures import eventually, produce_raw
+from eoc_shared.testing.harness import events_consumed
 from referral_svc.db.models import Inbox
 
 from .conftest import Service, child_body
@@ -94,8 +94,7 @@ async def scenario(world: Any) -> dict[str, Any]:
 
 
 def _ignored_followups() -> float:
-    labels = {"service": "referral", "topic": "followup.recorded", "outcome": "ignored"}
-    return REGISTRY.get_sample_value("eoc_events_consumed_total", labels) or 0.0
+    return events_consumed("referral", "followup.recorded", "ignored")
 
 
 async def _report(svc: Service, by: str, role: str = "board_member") -> dict[str, Any]:

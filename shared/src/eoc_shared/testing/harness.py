@@ -16,6 +16,15 @@ from fastapi import FastAPI
 from eoc_shared.testing.fixtures import EventProbe, event_probe, eventually, running
 
 
+def events_consumed(service: str, topic: str, outcome: str) -> float:
+    """`eoc_events_consumed_total` of one service, topic and outcome (`ignored`, `handled`…) as this process
+    counted it: how a test sees that an event was settled without a transaction."""
+    from prometheus_client import REGISTRY
+
+    labels = {"service": service, "topic": topic, "outcome": outcome}
+    return REGISTRY.get_sample_value("eoc_events_consumed_total", labels) or 0.0
+
+
 def assert_problem(r: httpx.Response, status: int, field: str | None = None) -> dict[str, Any]:
     """An RFC 9457 problem with this status; with `field`, one naming that field in `errors` and in `detail`."""
     assert r.status_code == status, r.text
