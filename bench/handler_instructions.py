@@ -14,6 +14,9 @@ by side. The operations, one service each, as a referral reaches them:
   outcomes     outcomes-svc: referral.created handled
   decided      referral-svc: eligibility.decided handled
   read         referral-svc: read_referral + commit (GET /referrals/{id} below HTTP)
+  feed         referral-svc: partner events POSTed through the whole ASGI app (middleware, token check,
+               validation, group commit, response), 16 at once as `wrk -c16` sends them; counted per event.
+               No socket, no broker: the request path of bench/feed_throughput.py's feed event
 """
 
 from __future__ import annotations
@@ -35,28 +38,34 @@ from typing import Any
 
 from _common import checkout
 
-OPERATIONS = ("make", "eligibility", "finance", "outcomes", "decided", "read")
+OPERATIONS = ("make", "eligibility", "finance", "outcomes", "decided", "read", "feed")
 WARM_UP = 30
-SERVICE = {"make": "referral", "decided": "referral", "read": "referral", "eligibility": "eligibility",
+FEED_CONCURRENCY = 16  # the feed operation's events in flight at once; its count is per event
+SERVICE = {"make": "referral", "decided": "referral", "read": "referral", "feed": "referral", "eligibility": "eligibility",
            "finance": "finance", "outcomes": "outcomes"}
 
 
-async def _runtime(service: str, data_dir: str) -> Any:
-    """The service's runtime on a new SQLite file, migrated and seeded as at start (no broker: nothing is sent)."""
+async def _app(service: str, data_dir: str) -> Any:
+    """The service's app (`create_app`) on a new SQLite file, migrated and seeded as at start (no broker:
+    nothing is sent), with a development key pair for tokens."""
+    from eoc_shared.auth import ensure_dev_keypair
+
+    ensure_dev_keypair(Path(data_dir))
     app_module = importlib.import_module(f"{service}_svc.app")
     settings_module = importlib.import_module(f"{service}_svc.settings")
     settings_cls = next(v for k, v in vars(settings_module).items()
                         if k.endswith("Settings") and k != "ServiceSettings" and isinstance(v, type))
     settings = settings_cls(database_url=f"sqlite+aiosqlite:///{data_dir}/{service}.sqlite3",
                             kafka_bootstrap="127.0.0.1:1", data_dir=data_dir)
-    runtime = app_module.create_app(settings).state.runtime
+    app = app_module.create_app(settings)
+    runtime = app.state.runtime
     from eoc_shared.migrations import upgrade_to_head
 
     await upgrade_to_head(runtime.db.engine, runtime.migrations_dir)
     seed = getattr(app_module, "_seed", None)
     if seed is not None:
         await seed(runtime)
-    return runtime
+    return app
 
 
 def _envelope(topic: str, key: uuid.UUID, data: Any, source: str) -> bytes:
@@ -136,12 +145,48 @@ async def _referral_ops(runtime: Any, what: str, n: int) -> Callable[[], Awaitab
     return await _consumer_op(runtime, "eligibility.decided", messages)
 
 
+async def _feed_op(app: Any, data_dir: str) -> Callable[[], Awaitable[None]]:
+    """POST /referrals/feeds/police/events through the app's ASGI stack, each a new event for a child that exists."""
+    from eoc_shared.auth import issue_dev_token
+
+    await _referral_ops(app.state.runtime, "make", 0)  # the family and child C-BENCH
+    header = f"Bearer {issue_dev_token(Path(data_dir), 'partner_feed', source='police')}".encode()
+    counter = iter(range(10**9))
+
+    async def one() -> None:
+        body = (f'{{"external_id":"bench-{next(counter)}","occurred_at":"2026-11-30T22:00:00Z",'
+                '"child":{"la_child_id":"C-BENCH"},"kind":"missing_episode"}').encode()
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": "/referrals/feeds/police/events", "raw_path": b"/referrals/feeds/police/events",
+                 "query_string": b"", "root_path": "", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
+                 "headers": [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json"),
+                             (b"authorization", header), (b"content-length", str(len(body)).encode())]}
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        if sent[0]["status"] != 202:
+            raise RuntimeError(f"feed event answered {sent[0]['status']}: {sent[1:]}")
+
+    async def op() -> None:
+        await asyncio.gather(*(one() for _ in range(FEED_CONCURRENCY)))
+    return op
+
+
 async def _child(what: str, n: int) -> None:
     """Set up, warm up, then run `what` n times between the START and END lines the parent watches for."""
     data_dir = tempfile.mkdtemp(prefix="eoc-bench-instr-")
     try:
-        runtime = await _runtime(SERVICE[what], data_dir)
-        if SERVICE[what] == "referral":
+        app = await _app(SERVICE[what], data_dir)
+        runtime = app.state.runtime
+        if what == "feed":
+            op = await _feed_op(app, data_dir)
+        elif SERVICE[what] == "referral":
             op = await _referral_ops(runtime, what, n + WARM_UP)
         else:
             op = await _consumer_op(runtime, "referral.created",
@@ -178,7 +223,7 @@ def count(what: str, n: int, env: dict[str, str]) -> float:
             for text in part.read_text(errors="replace").splitlines():
                 if text.startswith(("summary:", "totals:")):
                     total = max(total, int(text.split()[1]))
-    return total / n / 1e6
+    return total / n / 1e6 / (FEED_CONCURRENCY if what == "feed" else 1)
 
 
 def main() -> None:

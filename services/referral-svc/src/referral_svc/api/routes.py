@@ -20,6 +20,7 @@ from eoc_shared.acting import acting_of as _acting
 from eoc_shared.auth import Principal, Scope, requires
 from eoc_shared.clock import today
 from eoc_shared.errors import Forbidden, Invalid, field_errors
+from eoc_shared.routing import DirectRoute
 from eoc_shared.service import UoW, unit_of_work_of
 from eoc_shared.text import Text
 from eoc_shared.vocab import FeedSource, Programme
@@ -78,11 +79,13 @@ from referral_svc.programme_work import Started
 from referral_svc.referrals import ReferralView
 from referral_svc.waiting import WaitingPlace
 
-router = APIRouter(prefix="/referrals", tags=["referrals"])
+#: DirectRoute (see `intake`) serves the endpoints that take no `UoW` dependency: making and reading a referral.
+router = APIRouter(prefix="/referrals", tags=["referrals"], route_class=DirectRoute)
 #: the hot write paths (a partner event, a family, a child): included before every other router, since routes are
 #: tried in order and each one tried costs a few microseconds (the feed route was the 38th of 52, matched twice).
-#: Only paths no other route could match belong here.
-intake = APIRouter(prefix="/referrals", tags=["referrals"])
+#: Only paths no other route could match belong here. Their requests are handled by `DirectRoute`: parameters
+#: planned once, checked by the same fields, FastAPI's own handler for anything that is not a plain success.
+intake = APIRouter(prefix="/referrals", tags=["referrals"], route_class=DirectRoute)
 
 CaseWriter = Annotated[Principal, Depends(requires(Scope.CASES_WRITE))]
 CaseReader = Annotated[Principal, Depends(requires(Scope.CASES_READ))]
@@ -399,9 +402,11 @@ def _referral_out(view: ReferralView) -> ReferralOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ReferralOut)
-async def make_referral(body: ReferralIn, uow: UoW, principal: CaseWriter, request: Request) -> ReferralOut:
-    view = await referrals.make_referral(uow, referrals.NewReferral(**body.model_dump()), _acting(principal, request))
-    await uow.commit()
+async def make_referral(body: ReferralIn, principal: CaseWriter, request: Request) -> ReferralOut:
+    async with unit_of_work_of(request) as uow:  # not the `UoW` dependency: see unit_of_work_of
+        view = await referrals.make_referral(uow, referrals.NewReferral(**body.model_dump()),
+                                             _acting(principal, request))
+        await uow.commit()
     return _referral_out(view)
 
 
@@ -423,9 +428,10 @@ async def list_referrals(
 
 
 @router.get("/{referral_id}", response_model=ReferralOut)
-async def read_referral(referral_id: uuid.UUID, uow: UoW, principal: CaseReader, request: Request) -> ReferralOut:
-    view = await referrals.read_referral(uow, referral_id, _acting(principal, request))
-    await uow.commit()
+async def read_referral(referral_id: uuid.UUID, principal: CaseReader, request: Request) -> ReferralOut:
+    async with unit_of_work_of(request) as uow:
+        view = await referrals.read_referral(uow, referral_id, _acting(principal, request))
+        await uow.commit()
     return _referral_out(view)
 
 
