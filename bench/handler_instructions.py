@@ -16,7 +16,8 @@ by side. The operations, one service each, as a referral reaches them:
   read         referral-svc: read_referral + commit (GET /referrals/{id} below HTTP)
   feed         referral-svc: partner events POSTed through the whole ASGI app (middleware, token check,
                validation, group commit, response), 16 at once as `wrk -c16` sends them; counted per event.
-               No socket, no broker: the request path of bench/feed_throughput.py's feed event
+               No socket, no broker: the request path of bench/feed_throughput.py's feed event. The hello
+               endpoint (bench/_common.HELLO_APP) is counted the same way, and the ratio printed.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from _common import checkout
+from _common import HELLO_APP, checkout
 
-OPERATIONS = ("make", "eligibility", "finance", "outcomes", "decided", "read", "feed")
+OPERATIONS = ("make", "eligibility", "finance", "outcomes", "decided", "read")
+HTTP_OPERATIONS = ("feed",)  # not in `together` (a referral's handlers); each also counts the hello endpoint
 WARM_UP = 30
 FEED_CONCURRENCY = 16  # the feed operation's events in flight at once; its count is per event
 SERVICE = {"make": "referral", "decided": "referral", "read": "referral", "feed": "referral", "eligibility": "eligibility",
@@ -145,22 +147,16 @@ async def _referral_ops(runtime: Any, what: str, n: int) -> Callable[[], Awaitab
     return await _consumer_op(runtime, "eligibility.decided", messages)
 
 
-async def _feed_op(app: Any, data_dir: str) -> Callable[[], Awaitable[None]]:
-    """POST /referrals/feeds/police/events through the app's ASGI stack, each a new event for a child that exists."""
-    from eoc_shared.auth import issue_dev_token
-
-    await _referral_ops(app.state.runtime, "make", 0)  # the family and child C-BENCH
-    header = f"Bearer {issue_dev_token(Path(data_dir), 'partner_feed', source='police')}".encode()
-    counter = iter(range(10**9))
+def _requests(app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]], body_of: Callable[[], bytes],
+              expect: int) -> Callable[[], Awaitable[None]]:
+    """An operation of FEED_CONCURRENCY requests at once, straight into the ASGI app (no socket)."""
 
     async def one() -> None:
-        body = (f'{{"external_id":"bench-{next(counter)}","occurred_at":"2026-11-30T22:00:00Z",'
-                '"child":{"la_child_id":"C-BENCH"},"kind":"missing_episode"}').encode()
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
-                 "scheme": "http", "path": "/referrals/feeds/police/events", "raw_path": b"/referrals/feeds/police/events",
+        body = body_of()
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+                 "scheme": "http", "path": path, "raw_path": path.encode(),
                  "query_string": b"", "root_path": "", "server": ("127.0.0.1", 8000), "client": ("127.0.0.1", 5000),
-                 "headers": [(b"host", b"127.0.0.1:8000"), (b"content-type", b"application/json"),
-                             (b"authorization", header), (b"content-length", str(len(body)).encode())]}
+                 "headers": [(b"host", b"127.0.0.1:8000"), *headers, (b"content-length", str(len(body)).encode())]}
         sent: list[dict[str, Any]] = []
 
         async def receive() -> dict[str, Any]:
@@ -170,27 +166,52 @@ async def _feed_op(app: Any, data_dir: str) -> Callable[[], Awaitable[None]]:
             sent.append(message)
 
         await app(scope, receive, send)
-        if sent[0]["status"] != 202:
-            raise RuntimeError(f"feed event answered {sent[0]['status']}: {sent[1:]}")
+        if sent[0]["status"] != expect:
+            raise RuntimeError(f"{method} {path} answered {sent[0]['status']}: {sent[1:]}")
 
     async def op() -> None:
         await asyncio.gather(*(one() for _ in range(FEED_CONCURRENCY)))
     return op
 
 
+async def _feed_op(app: Any, data_dir: str) -> Callable[[], Awaitable[None]]:
+    """POST /referrals/feeds/police/events through the app's ASGI stack, each a new event for a child that exists."""
+    from eoc_shared.auth import issue_dev_token
+
+    await _referral_ops(app.state.runtime, "make", 0)  # the family and child C-BENCH
+    header = f"Bearer {issue_dev_token(Path(data_dir), 'partner_feed', source='police')}".encode()
+    counter = iter(range(10**9))
+
+    def body() -> bytes:
+        return (f'{{"external_id":"bench-{next(counter)}","occurred_at":"2026-11-30T22:00:00Z",'
+                '"child":{"la_child_id":"C-BENCH"},"kind":"missing_episode"}').encode()
+    return _requests(app, "POST", "/referrals/feeds/police/events",
+                     [(b"content-type", b"application/json"), (b"authorization", header)], body, 202)
+
+
+def _hello_op() -> Callable[[], Awaitable[None]]:
+    """GET /hello of the hello endpoint every bench compares with, the same way."""
+    namespace: dict[str, Any] = {}
+    exec(HELLO_APP, namespace)  # noqa: S102 - the bench's own hello app
+    return _requests(namespace["app"], "GET", "/hello", [], lambda: b"", 200)
+
+
 async def _child(what: str, n: int) -> None:
     """Set up, warm up, then run `what` n times between the START and END lines the parent watches for."""
     data_dir = tempfile.mkdtemp(prefix="eoc-bench-instr-")
     try:
-        app = await _app(SERVICE[what], data_dir)
-        runtime = app.state.runtime
-        if what == "feed":
-            op = await _feed_op(app, data_dir)
-        elif SERVICE[what] == "referral":
-            op = await _referral_ops(runtime, what, n + WARM_UP)
+        if what == "hello":
+            op = _hello_op()
         else:
-            op = await _consumer_op(runtime, "referral.created",
-                                    [_referral_created(uuid.uuid4()) for _ in range(n + WARM_UP)])
+            app = await _app(SERVICE[what], data_dir)
+            runtime = app.state.runtime
+            if what == "feed":
+                op = await _feed_op(app, data_dir)
+            elif SERVICE[what] == "referral":
+                op = await _referral_ops(runtime, what, n + WARM_UP)
+            else:
+                op = await _consumer_op(runtime, "referral.created",
+                                        [_referral_created(uuid.uuid4()) for _ in range(n + WARM_UP)])
         for _ in range(WARM_UP):
             await op()
         print("START", flush=True)
@@ -223,14 +244,15 @@ def count(what: str, n: int, env: dict[str, str]) -> float:
             for text in part.read_text(errors="replace").splitlines():
                 if text.startswith(("summary:", "totals:")):
                     total = max(total, int(text.split()[1]))
-    return total / n / 1e6 / (FEED_CONCURRENCY if what == "feed" else 1)
+    return total / n / 1e6 / (FEED_CONCURRENCY if what in ("feed", "hello") else 1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--ops", type=int, default=100, help="operations counted, after 30 of warm-up")
     parser.add_argument("--ref", help="also count a git commit's code (e.g. main), side by side")
-    parser.add_argument("--only", default=",".join(OPERATIONS), help="some of: " + ", ".join(OPERATIONS))
+    parser.add_argument("--only", default=",".join(OPERATIONS),
+                        help="some of: " + ", ".join(OPERATIONS + HTTP_OPERATIONS))
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -240,17 +262,23 @@ def main() -> None:
         raise SystemExit("valgrind is not installed (Debian: apt-get install -y valgrind)")
     chosen = [w for w in args.only.split(",") if w]
     totals = {"this": 0.0, "ref": 0.0}
+    hello = count("hello", args.ops, {}) if set(chosen) & set(HTTP_OPERATIONS) else 0.0
+    if hello:
+        print(f"{'hello':12s} {hello:6.2f} M instructions per request (the reference)", flush=True)
     with checkout(args.ref) as ref_env:
         for what in chosen:
             this = count(what, args.ops, {})
-            totals["this"] += this
             line = f"{what:12s} {this:6.2f} M instructions per operation"
+            if what in HTTP_OPERATIONS:
+                line = f"{what:12s} {this:6.2f} M instructions per request = hello × {this / hello:.1f}"
+            else:
+                totals["this"] += this
             if args.ref:
                 before = count(what, args.ops, ref_env)
-                totals["ref"] += before
+                totals["ref"] += before if what not in HTTP_OPERATIONS else 0.0
                 line += f"; {args.ref}: {before:6.2f} M ({100 * (this / before - 1):+.0f} %)"
             print(line, flush=True)
-    if len(chosen) > 1:
+    if len([w for w in chosen if w not in HTTP_OPERATIONS]) > 1:
         line = f"{'together':12s} {totals['this']:6.2f} M"
         if args.ref:
             line += f"; {args.ref}: {totals['ref']:6.2f} M ({100 * (totals['this'] / totals['ref'] - 1):+.0f} %)"
