@@ -35,6 +35,27 @@ from eoc_shared.settings import ServiceSettings
 log = structlog.get_logger("eoc.service")
 
 
+#: see settle_heap
+YOUNG_OBJECTS = 10_000
+
+
+def settle_heap() -> None:
+    """Once a service has started (every service, so all-in-one settles once all four have started too).
+
+    What exists by then (modules, classes, the app) lives as long as the process: frozen out of the collector's
+    way, so a full collection scans only what requests and messages create. A full collection over the ~200k
+    start-up objects took ~170 ms (finance's large summaries' p95, docs/finance.md) and came with every few
+    batches of feed events (docs/performance.md).
+
+    A young-generation collection once YOUNG_OBJECTS more container objects are alive than were, not 700
+    (CPython's default): sixteen feed events in flight kept ~700 alive at once, and their young collections
+    (and the older ones those set off) were 5 % of a feed event's instructions. What reference counting frees,
+    as it frees nearly all, never reaches the collector either way; cycles wait a little longer.
+    """
+    gc.freeze()
+    gc.set_threshold(YOUNG_OBJECTS, *gc.get_threshold()[1:])
+
+
 class ServiceRuntime:
     """Everything a running service holds: its database, its outbox relay, its consumers, its token verifier."""
 
@@ -94,12 +115,7 @@ class ServiceRuntime:
         except BaseException:
             await self.consumers.stop()
             raise
-        # What exists once started (modules, classes, the app) lives as long as the process: out of the collector's
-        # way, so a full collection scans only what requests and messages create. A full collection over the
-        # ~200k start-up objects took ~170 ms (finance's large summaries' p95, docs/finance.md) and came with
-        # every few batches of feed events (docs/performance.md). Every service, so all-in-one freezes once
-        # all four have started too.
-        gc.freeze()
+        settle_heap()
         self.broker_watch.start()
         self.relay.start()
         if self.settings.run_consumers:
