@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -20,11 +21,22 @@ COPY_FROM = 50
 
 _EVENTS: Table = PartnerEvent.__table__  # type: ignore[assignment]
 _AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
+_CHILDREN: Table = Child.__table__  # type: ignore[assignment]
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+@functools.cache
+def _children_by(column: str, postgres: bool) -> Any:
+    """The children whose `column` is among the values `v`, built once (a statement per group of single events):
+    on PostgreSQL one array parameter however many values, elsewhere an expanding IN of a chunk."""
+    c = _CHILDREN.c
+    by = c[column]
+    values = by == any_(cast(bindparam("v"), ARRAY(TEXT))) if postgres else by.in_(bindparam("v", expanding=True))
+    return select(by, c.id, c.nhs_number).where(values)
 
 
 class FeedRows:
@@ -58,17 +70,14 @@ class FeedRows:
 
     async def children_by(self, column: str, values: Iterable[str]) -> dict[str, tuple[uuid.UUID, str | None]]:
         """la_child_id or nhs_number → (child id, the NHS number on that child's record)."""
-        col = getattr(Child, column)
         found: dict[str, tuple[uuid.UUID, str | None]] = {}
         unique = sorted(set(values))
         if not unique:
             return found
-        if self._dialect == "postgresql":
-            stmt = select(col, Child.id, Child.nhs_number).where(col == any_(cast(bindparam("v", unique), ARRAY(TEXT))))
-            return {value: (child_id, nhs) for value, child_id, nhs in await self.session.execute(stmt)}
-        for chunk in _chunks(unique):
-            stmt = select(col, Child.id, Child.nhs_number).where(col.in_(list(chunk)))
-            for value, child_id, nhs in await self.session.execute(stmt):
+        postgres = self._dialect == "postgresql"
+        stmt = _children_by(column, postgres)
+        for chunk in [unique] if postgres else _chunks(unique):
+            for value, child_id, nhs in await self.session.execute(stmt, {"v": list(chunk)}):
                 found[value] = (child_id, nhs)
         return found
 
