@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -12,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from asyncpg.pgproto.pgproto import UUID as _FastUUID
-from sqlalchemy import JSON, DateTime, Numeric, String, event, exc, insert
+from sqlalchemy import JSON, DateTime, Numeric, String, Table, Text, bindparam, cast, event, exc, insert
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -159,6 +160,17 @@ class Database:
         await self.engine.dispose()
 
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":")).encode
+
+
+@functools.cache
+def _outbox_insert(table: Table, postgres: bool) -> Any:
+    """publish_many's INSERT, built once per outbox: the payload bound as the JSON text publish_many wrote
+    (PostgreSQL casts it to JSONB), where the JSON column type would have encoded a dict again."""
+    text_ = bindparam("payload_json", type_=Text)
+    return insert(table).values(payload=cast(text_, JSONB) if postgres else text_)
+
+
 class UnitOfWork:
     """One transaction: state changes and the events they cause are committed together.
 
@@ -241,25 +253,24 @@ class UnitOfWork:
         ids: list[uuid.UUID] = [uuid.UUID(first["id"]), *new_ids(n - 1)]
         subjects = [str(key) for key, _data in items]
         bodies = [data if isinstance(data, dict | str) else data.model_dump(mode="json") for _key, data in items[1:]]
+        dumps = _COMPACT_JSON
+        # Every payload is {"id", <the constant fields>, "subject", "data"}: the constant part encoded once, and
+        # each payload written as the JSON text it is stored as (not a dict for the column type to encode).
+        middle = dumps(constant)[1:-1]
+        payloads = [dumps(first), *(f'{{"id":"{event_id}",{middle},"subject":{dumps(subject)},'
+                                    f'"data":{body if isinstance(body, str) else dumps(body)}}}'
+                                    for event_id, subject, body in zip(ids[1:], subjects[1:], bodies, strict=True))]
+        table: Any = getattr(self._outbox_model, "__table__")  # noqa: B009 - any mapped outbox class
         connection = await self.session.connection()
-        if connection.dialect.name == "postgresql" and n >= self.COPY_FROM:
-            dumps = json.JSONEncoder(separators=(",", ":")).encode
-            # Every payload is {"id", <the constant fields>, "subject", "data"}: the constant part encoded once.
-            middle = dumps(constant)[1:-1]
-            payloads = [dumps(first), *(f'{{"id":"{event_id}",{middle},"subject":{dumps(subject)},'
-                                        f'"data":{body if isinstance(body, str) else dumps(body)}}}'
-                                        for event_id, subject, body in zip(ids[1:], subjects[1:], bodies, strict=True))]
-            table: Any = getattr(self._outbox_model, "__table__")  # noqa: B009 - any mapped outbox class
+        postgres = connection.dialect.name == "postgresql"
+        if postgres and n >= self.COPY_FROM:
             await copy_columns(self.session, table, {
                 "id": ids, "topic": [topic] * n, "key": subjects, "payload": payloads,
                 "created_at": [now] * n, "attempts": [0] * n})
         else:
-            await connection.execute(insert(self._outbox_model), [
-                {"id": ids[0], "topic": topic, "key": subjects[0], "payload": first, "created_at": now, "attempts": 0},
-                *({"id": event_id, "topic": topic, "key": subject, "created_at": now, "attempts": 0,
-                   "payload": {"id": str(event_id), **constant, "subject": subject,
-                               "data": json.loads(body) if isinstance(body, str) else body}}
-                  for event_id, subject, body in zip(ids[1:], subjects[1:], bodies, strict=True))])
+            await connection.execute(_outbox_insert(table, postgres), [
+                {"id": event_id, "topic": topic, "key": subject, "payload_json": payload, "created_at": now,
+                 "attempts": 0} for event_id, subject, payload in zip(ids, subjects, payloads, strict=True)])
         self._events += n
 
     async def commit(self) -> None:
