@@ -313,7 +313,10 @@ def create_service_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     for router in first_routers:
-        app.include_router(router)
+        # Their routes go into the app's own route list, not in as an included router: FastAPI matches an
+        # included router's routes twice per request (once to choose the router, once inside it), through
+        # its inclusion machinery. Each route carries its router's prefix and tags already.
+        app.router.routes.extend(router.routes)
     app.include_router(health_router(prefix))
     app.include_router(operability.ops_router(runtime))
     for router in routers:
