@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+
+from eoc_shared.tracing import current_ids
 
 FORBIDDEN_KEYS = frozenset(
     {"given_name", "family_name", "name", "date_of_birth", "dob", "nhs_number", "address", "postcode",
@@ -24,8 +27,6 @@ def redact(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> 
 
 def add_trace_ids(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Trace and span ids of the current span, so a log line leads to its trace."""
-    from eoc_shared.tracing import current_ids
-
     ids = current_ids()
     if ids is not None:
         event_dict.setdefault("trace_id", ids[0])
@@ -63,8 +64,25 @@ def withhold_tracebacks() -> None:
             handler.addFilter(NoTraceback())
 
 
+def _not_json(value: Any) -> Any:
+    """What JSON cannot hold, as structlog's JSONRenderer writes it: its `__structlog__()`, or its repr."""
+    try:
+        return value.__structlog__()
+    except AttributeError:
+        return repr(value)
+
+
+#: one encoder for every line: `json.dumps` with `default=` (as JSONRenderer calls it) builds a new encoder per call
+_encode = json.JSONEncoder(default=_not_json).encode
+
+
+def _json_line(event_dict: Any, **_kw: Any) -> str:
+    return _encode(event_dict)
+
+
 def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
-    renderer = structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer(colors=False)
+    renderer = (structlog.processors.JSONRenderer(serializer=_json_line) if json_output
+                else structlog.dev.ConsoleRenderer(colors=False))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
