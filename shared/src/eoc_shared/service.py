@@ -35,10 +35,6 @@ from eoc_shared.settings import ServiceSettings
 log = structlog.get_logger("eoc.service")
 
 
-#: see settle_heap
-YOUNG_OBJECTS = 10_000
-
-
 def settle_heap() -> None:
     """Once a service has started (every service, so all-in-one settles once all four have started too).
 
@@ -47,13 +43,12 @@ def settle_heap() -> None:
     start-up objects took ~170 ms (finance's large summaries' p95, docs/finance.md) and came with every few
     batches of feed events (docs/performance.md).
 
-    A young-generation collection once YOUNG_OBJECTS more container objects are alive than were, not 700
-    (CPython's default): sixteen feed events in flight kept ~700 alive at once, and their young collections
-    (and the older ones those set off) were 5 % of a feed event's instructions. What reference counting frees,
-    as it frees nearly all, never reaches the collector either way; cycles wait a little longer.
+    The young generation keeps CPython's threshold (700). At 10,000 a single feed event took 3 % fewer
+    instructions, but `eoc up` at rest measured 137 and 131 ms of CPU a second against 122 and 113 (runs of one
+    code there vary from 87 to 150): not shown to cost nothing at rest, where a council's platform spends most
+    of its time, so not done (docs/performance.md).
     """
     gc.freeze()
-    gc.set_threshold(YOUNG_OBJECTS, *gc.get_threshold()[1:])
 
 
 class ServiceRuntime:
