@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib
 import json
 import os
@@ -147,19 +148,6 @@ async def _referral_ops(runtime: Any, what: str, n: int) -> Callable[[], Awaitab
     return await _consumer_op(runtime, "eligibility.decided", messages)
 
 
-def _settle_heap() -> None:
-    """The heap as a started service keeps it (ServiceRuntime.start); older code only froze it."""
-    import gc
-
-    from eoc_shared import service
-
-    settle = getattr(service, "settle_heap", None)
-    if settle is not None:
-        settle()
-    else:
-        gc.freeze()
-
-
 def _requests(app: Any, method: str, path: str, headers: list[tuple[bytes, bytes]], body_of: Callable[[], bytes],
               expect: int) -> Callable[[], Awaitable[None]]:
     """An operation of FEED_CONCURRENCY requests at once, straight into the ASGI app (no socket)."""
@@ -227,7 +215,7 @@ async def _child(what: str, n: int) -> None:
                                         [_referral_created(uuid.uuid4()) for _ in range(n + WARM_UP)])
         for _ in range(WARM_UP):
             await op()
-        _settle_heap()
+        gc.freeze()  # the heap as a started service keeps it (ServiceRuntime.start)
         print("START", flush=True)
         await asyncio.sleep(2)  # the parent switches instrumentation on
         for _ in range(n):

@@ -35,22 +35,6 @@ from eoc_shared.settings import ServiceSettings
 log = structlog.get_logger("eoc.service")
 
 
-def settle_heap() -> None:
-    """Once a service has started (every service, so all-in-one settles once all four have started too).
-
-    What exists by then (modules, classes, the app) lives as long as the process: frozen out of the collector's
-    way, so a full collection scans only what requests and messages create. A full collection over the ~200k
-    start-up objects took ~170 ms (finance's large summaries' p95, docs/finance.md) and came with every few
-    batches of feed events (docs/performance.md).
-
-    The young generation keeps CPython's threshold (700). At 10,000 a single feed event took 3 % fewer
-    instructions, but `eoc up` at rest measured 137 and 131 ms of CPU a second against 122 and 113 (runs of one
-    code there vary from 87 to 150): not shown to cost nothing at rest, where a council's platform spends most
-    of its time, so not done (docs/performance.md).
-    """
-    gc.freeze()
-
-
 class ServiceRuntime:
     """Everything a running service holds: its database, its outbox relay, its consumers, its token verifier."""
 
@@ -110,7 +94,13 @@ class ServiceRuntime:
         except BaseException:
             await self.consumers.stop()
             raise
-        settle_heap()
+        # What exists once started (modules, classes, the app) lives as long as the process: out of the collector's
+        # way, so a full collection scans only what requests and messages create. A full collection over the
+        # ~200k start-up objects took ~170 ms (finance's large summaries' p95, docs/finance.md) and came with
+        # every few batches of feed events (docs/performance.md). Every service, so all-in-one freezes once
+        # all four have started too. The young generation keeps CPython's threshold: docs/performance.md
+        # (the fifth session) says why.
+        gc.freeze()
         self.broker_watch.start()
         self.relay.start()
         if self.settings.run_consumers:

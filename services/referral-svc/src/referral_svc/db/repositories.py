@@ -65,13 +65,12 @@ def role_name(who: Who) -> str:
     return str(getattr(role, "value", role))
 
 
-async def lock_rows(session: AsyncSession, stmt: Any, *, of: Any = None) -> Any:
-    """`SELECT … FOR UPDATE` on PostgreSQL (`of`: only that entity's rows, as with a joined eager load, whose
-    outer join PostgreSQL does not lock). SQLite has no row locks and the driver opens a transaction only
+async def lock_rows(session: AsyncSession, stmt: Any) -> Any:
+    """`SELECT … FOR UPDATE` on PostgreSQL. SQLite has no row locks and the driver opens a transaction only
     at the first write, so there a write that changes nothing first takes the database's write lock: the
     rows read next are current and no one else changes them before this transaction ends."""
     await sqlite_write_lock(session)
-    return stmt.with_for_update(of=of)
+    return stmt.with_for_update()
 
 
 _WRITE_LOCK = update(ProgrammeSetting).where(false()).values(capacity=ProgrammeSetting.capacity)
