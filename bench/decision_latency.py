@@ -1,6 +1,6 @@
 """Benchmark: all-in-one, POST /referrals → eligibility decision visible on GET, at a fixed arrival rate.
 
-Run: .venv/bin/python bench/decision_latency.py [--rates 10,50] [--seconds 10] [--env EOC_X=Y ...]
+Run: .venv/bin/python bench/decision_latency.py [--rates 10,50] [--seconds 10] [--env EOC_X=Y ...] [--after-rest N]
 Referrals arrive open-loop at each rate (families and children made beforehand); each is read on GET as soon as
 its `referral.updated` (status from the decision) is on the broker. Prints p50/p95/p99 per rate, and the hello
 endpoint of the same run for scale. Goal: p99 ≤ 100 ms at 10/s and ≤ 250 ms at 50/s.
@@ -123,6 +123,20 @@ async def warm_up(base: str, bootstrap: str, social: str, n: int) -> list[float]
         return [await _one(client, decisions, family_id, child_id, []) for family_id, child_id in cases]
 
 
+async def after_rest(base: str, bootstrap: str, social: str, n: int, rest: float) -> list[float]:
+    """Referrals each sent after `rest` seconds with nothing happening: the decision path's consumers keep their
+    short fetch waits only while their topics are busy (`consumer_short_wait_seconds`), so these show what the
+    first referral after a quiet spell waits. Latencies in ms, in the order sent."""
+    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {social}"}, timeout=30) as client, \
+            Decisions(bootstrap) as decisions:
+        cases = await _prepare(client, n)
+        latencies = []
+        for family_id, child_id in cases:
+            await asyncio.sleep(rest)
+            latencies.append(await _one(client, decisions, family_id, child_id, []))
+        return latencies
+
+
 HOP_NAMES = ("POST answered", "→ referral.created", "→ eligibility.decided", "→ referral.updated", "→ GET shows it")
 
 
@@ -181,6 +195,9 @@ def main() -> None:
     parser.add_argument("--hops", action="store_true", help="also print the time of each hop of the path")
     parser.add_argument("--warm-up", type=int, default=10, metavar="N",
                         help="referrals sent one by one before the rates (0: none); the first is reported on its own")
+    parser.add_argument("--after-rest", type=int, default=0, metavar="N",
+                        help="also N referrals each sent after --rest seconds of quiet (0: none)")
+    parser.add_argument("--rest", type=float, default=8.0)
     parser.add_argument("--profile", help="py-spy record `eoc up` during each rate phase into this file (raw format)")
     args = parser.parse_args()
     env = dict(e.split("=", 1) for e in args.env)
@@ -193,6 +210,10 @@ def main() -> None:
             warm = asyncio.run(warm_up(base, bootstrap, social, args.warm_up))
             print(f"warm-up, {len(warm)} referrals one by one: the first after start {warm[0]:.0f} ms, "
                   f"the others p50 {statistics.median(warm[1:] or warm):.0f} ms", flush=True)
+        if args.after_rest:
+            rested = asyncio.run(after_rest(base, bootstrap, social, args.after_rest, args.rest))
+            print(f"{len(rested)} referrals each after {args.rest:g} s of quiet: p50 {statistics.median(rested):.0f} ms, "
+                  f"max {max(rested):.0f} ms ({', '.join(f'{v:.0f}' for v in rested)})", flush=True)
         for rate in (float(r) for r in args.rates.split(",")):
             hops: list[list[float]] = []
             cpu: list[float] = []

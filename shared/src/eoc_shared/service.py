@@ -61,6 +61,7 @@ class ServiceRuntime:
             session_timeout_ms=settings.consumer_session_timeout_ms,
             rebalance_timeout_ms=settings.consumer_rebalance_timeout_ms,
             fetch_max_wait_ms_by_topic=settings.consumer_fetch_wait_ms_by_topic,
+            short_wait_seconds=settings.consumer_short_wait_seconds,
             retention=timedelta(days=settings.outbox_retention_days),
         )
         self.verifier = TokenVerifier(settings)

@@ -13,7 +13,8 @@ DEV_ISSUER = "eoc-dev"
 # The hops of POST /referrals → decision visible: eligibility-svc reads referral.created/.updated, referral-svc reads
 # eligibility.decided. Only these two consumers fetch with a short wait; finance and outcomes read referral.created
 # too, but nothing waits on them, and every consumer that fetches often costs idle CPU in it and in the broker
-# (measured in docs/performance.md).
+# (measured in docs/performance.md). Even these two keep the short wait only while their topics are busy
+# (consumer_short_wait_seconds); at rest they wait as long as the others.
 DECISION_PATH_FETCH_WAIT_MS: dict[str, dict[str, int]] = {
     "eligibility": {"referral.created": 10, "referral.updated": 10},
     "referral": {"eligibility.decided": 10},
@@ -43,6 +44,9 @@ class ServiceSettings(BaseSettings):
     # referral → decision path wait less (DECISION_PATH_FETCH_WAIT_MS, unless EOC_CONSUMER_FETCH_WAIT_MS_BY_TOPIC=
     # '{"topic": ms}' is set); see docs/performance.md.
     consumer_fetch_wait_ms_by_topic: dict[str, int] = {}
+    # Those shorter waits hold from the join and for this long after each record of their topics; at rest the
+    # consumer waits consumer_fetch_wait_ms, so the first event after a quiet spell may wait that long.
+    consumer_short_wait_seconds: float = 5.0
     # Replicas of one service share a consumer group; separate deployments (or test instances) must not.
     consumer_group_suffix: str = ""
     run_consumers: bool = True

@@ -436,6 +436,7 @@ class Consumers:
         fetch_max_wait_ms_by_topic: dict[str, int] | None = None,
         retention: timedelta = timedelta(days=7),
         poll_wait_ms: int | None = None,
+        short_wait_seconds: float = 5.0,
     ) -> None:
         self.service = service
         # Event ids this service's inbox is known to hold, per consumer: a replay after broker loss repeats a
@@ -486,6 +487,15 @@ class Consumers:
         # By default half the fetch wait (at least 5 ms): each empty poll costs CPU, and a consumer that may
         # wait 100 ms for a fetch gains nothing from polling its buffer every 5 ms.
         self.poll_wait_ms = poll_wait_ms
+        # The topics with a shorter wait (the decision path) have it only while they are busy: from the join,
+        # and for `short_wait_seconds` after each of their records; then the consumer waits as long as the
+        # others. At rest a 10 ms wait is a hundred empty fetches a second, and the two consumers that had
+        # one cost ~0.16 of a core at rest, the broker's and their own (docs/performance.md).
+        self._short_wait_seconds = short_wait_seconds
+        self._urgent: frozenset[str] = frozenset()
+        self._short_wait_ms = fetch_max_wait_ms
+        self._short_until = 0.0
+        self._slowing: asyncio.TimerHandle | None = None
         self.subscriptions: list[Subscription] = []
         self._counters: dict[tuple[str, str], Any] = {}
         self._task: asyncio.Task[None] | None = None
@@ -513,12 +523,49 @@ class Consumers:
         return min([self.fetch_max_wait_ms_by_topic.get(t, self.fetch_max_wait_ms) for t in topics] or [self.fetch_max_wait_ms])
 
     def _poll_wait(self, topics: Any) -> int:
-        return self.poll_wait_ms if self.poll_wait_ms is not None else max(5, self._fetch_wait(topics) // 2)
+        return self._poll_wait_for(self._fetch_wait(topics))
+
+    def _poll_wait_for(self, fetch_wait_ms: int) -> int:
+        return self.poll_wait_ms if self.poll_wait_ms is not None else max(5, fetch_wait_ms // 2)
+
+    def fetch_wait_now(self) -> int | None:
+        """The wait of the consumer's next fetch (None before it has joined): for tests and diagnostics."""
+        fetcher = getattr(getattr(self._subscriber, "consumer", None), "_fetcher", None)
+        return getattr(fetcher, "_fetch_max_wait_ms", None)
+
+    def _set_fetch_wait(self, fetch_wait_ms: int) -> None:
+        """Set the wait of the consumer's next fetches (aiokafka reads it for each request it builds) and of
+        FastStream's polls of what they brought."""
+        fetcher = getattr(getattr(self._subscriber, "consumer", None), "_fetcher", None)
+        if fetcher is not None:
+            fetcher._fetch_max_wait_ms = fetch_wait_ms
+        if self._subscriber is not None:
+            self._subscriber.batch_timeout_ms = self._poll_wait_for(fetch_wait_ms)
+
+    def _busy(self) -> None:
+        """An urgent topic is busy: short waits now, and until `short_wait_seconds` after the last call."""
+        loop = asyncio.get_running_loop()
+        self._short_until = loop.time() + self._short_wait_seconds
+        if self._slowing is None:
+            self._set_fetch_wait(self._short_wait_ms)
+            self._slowing = loop.call_at(self._short_until, self._slow_down)
+        elif self.fetch_wait_now() not in (None, self._short_wait_ms):
+            self._set_fetch_wait(self._short_wait_ms)  # a consumer made anew since
+
+    def _slow_down(self) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._short_until:
+            self._slowing = loop.call_at(self._short_until, self._slow_down)
+            return
+        self._slowing = None
+        self._set_fetch_wait(self.fetch_max_wait_ms)
 
     def _register(self) -> None:
         """One FastStream subscriber (one aiokafka consumer, one group join) for all the service's topics, handed
         what each fetch brought (a batch subscriber); the records are handled one by one, in order."""
         self._by_topic = {sub.spec.topic: sub for sub in self.subscriptions}
+        self._urgent = frozenset(t for t in self._by_topic if self._fetch_wait([t]) < self.fetch_max_wait_ms)
+        self._short_wait_ms = self._fetch_wait(self._by_topic)
         if self._watch is not None:
             self._watch.topics.update(self._by_topic)
         subscriber = self.broker.subscriber(
@@ -549,6 +596,8 @@ class Consumers:
         the other partitions go on. However this ends (an error, cancellation), no record is passed over: every
         partition is put back to its first record not done. After a rewind or a new assignment meanwhile, what
         is left is read again from the new positions instead."""
+        if self._urgent and any(record.topic in self._urgent for record in records):
+            self._busy()
         epoch = self._epoch
         held: dict[Any, int] = {}  # partition → offset to read again from
         settled: dict[Any, int] = {}  # partition → offset to commit
@@ -881,6 +930,8 @@ class Consumers:
             try:
                 await self.broker.start()
                 self.connected = True
+                if self._urgent:
+                    self._busy()  # a service that just started is likely to be asked for something soon
                 log.info("consumers.joined", service=self.service, group=self.group_id,
                          ms=round((asyncio.get_running_loop().time() - started) * 1000))
                 return
@@ -896,6 +947,9 @@ class Consumers:
                 backoff = min(backoff * 2, 5.0)
 
     async def stop(self) -> None:
+        if self._slowing is not None:
+            self._slowing.cancel()
+            self._slowing = None
         for task in (self._preloading, self._committer):
             if task is not None and not task.done():
                 task.cancel()
