@@ -703,7 +703,7 @@ class Consumers:
         return {"group": self.group_id, "connected": self.connected, "rewinds": self.rewinds,
                 "assigned_on": self._assigned_on,
                 "instance": self._watch.instance if self._watch is not None else None,
-                "seen_cache": len(self._seen), "partitions": partitions}
+                "seen_cache": len(self._seen), "fetch_wait_ms": self.fetch_wait_now(), "partitions": partitions}
 
     async def dispatch(self, sub: Subscription, record: Any, epoch: int) -> bool:
         """Handle one record, or settle it as a repeat or ignored (its offset is then committed by the caller), or
