@@ -8,7 +8,9 @@ when a referral arrives.
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from test_reliability import _referral_created, _wire
 
@@ -19,15 +21,21 @@ from eoc_shared.testing.fixtures import caught_up, eventually, produce_raw, runn
 SHORT = DECISION_PATH_FETCH_WAIT_MS["eligibility"]["referral.created"]
 
 
+@asynccontextmanager
+async def _service(name: str, databases: Any, broker: Any, data_dir: Any, window: float) -> AsyncIterator[Any]:
+    """One service on its own database, its short waits kept `window` seconds, caught up with the broker."""
+    settings_cls, create_app = SERVICES[name]
+    url = await databases.create(f"{name}_waits")
+    app = create_app(service_settings(settings_cls, database_url=url, broker=broker, data_dir=data_dir,
+                                      consumer_short_wait_seconds=window))
+    async with running(app):
+        await caught_up(broker.bootstrap, [app])
+        yield app
+
+
 async def test_the_decision_path_waits_long_at_rest_and_short_again_when_a_referral_arrives(
         databases, broker, data_dir) -> None:
-    settings_cls, create_app = SERVICES["eligibility"]
-    url = await databases.create("eligibility_waits")
-    app = create_app(service_settings(settings_cls, database_url=url, broker=broker, data_dir=data_dir,
-                                      consumer_short_wait_seconds=0.5))
-    async with AsyncExitStack() as stack:
-        await stack.enter_async_context(running(app))
-        await caught_up(broker.bootstrap, [app])
+    async with _service("eligibility", databases, broker, data_dir, window=0.5) as app:
         consumers = app.state.runtime.consumers
         at_rest = consumers.fetch_max_wait_ms
         assert at_rest > SHORT
@@ -41,15 +49,9 @@ async def test_the_decision_path_waits_long_at_rest_and_short_again_when_a_refer
 
 
 async def test_a_service_without_a_decision_path_topic_always_waits_the_same(databases, broker, data_dir) -> None:
-    settings_cls, create_app = SERVICES["finance"]
-    url = await databases.create("finance_waits")
-    app = create_app(service_settings(settings_cls, database_url=url, broker=broker, data_dir=data_dir,
-                                      consumer_short_wait_seconds=0.1))
-    async with AsyncExitStack() as stack:
-        await stack.enter_async_context(running(app))
+    async with _service("finance", databases, broker, data_dir, window=0.1) as app:
         consumers = app.state.runtime.consumers
         await eventually(lambda: consumers.fetch_wait_now() is not None, timeout=30)
-        await caught_up(broker.bootstrap, [app])
         await produce_raw(broker.bootstrap, "referral.created", _wire(_referral_created()))
-        await caught_up(broker.bootstrap, [app])
+        await caught_up(broker.bootstrap, [app])  # the referral handled and committed
         assert consumers.fetch_wait_now() == consumers.fetch_max_wait_ms
