@@ -1,4 +1,4 @@
-"""Benchmark: what `eoc up` (all-in-one) spends at rest: CPU per second with no requests, after it has settled.
+"""Benchmark: what `eoc up` (all-in-one, or `--distributed`) spends at rest: CPU per second with no requests, after it has settled.
 
 Run: .venv/bin/python bench/idle.py [--settle 15] [--seconds 20] [--ref REF] [--distributed]
 At rest the process still polls: each consumer fetches (Tansu answers an empty fetch only when its wait
