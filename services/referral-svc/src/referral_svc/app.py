@@ -7,8 +7,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from eoc_shared.audit import audit_router
+from eoc_shared.group_commit import GroupCommit
 from eoc_shared.service import ServiceRuntime, create_service_app
-from referral_svc import equity, escalations
+from referral_svc import equity, escalations, families, feed_intake
 from referral_svc.api.equity_routes import router as reports_router
 from referral_svc.api.pre_proceedings import router as pre_proceedings_router
 from referral_svc.api.routes import intake, router
@@ -16,7 +17,6 @@ from referral_svc.case_history import child_known
 from referral_svc.db.models import DeadLetter, Inbox, Outbox
 from referral_svc.db.repositories import AuditLog
 from referral_svc.events import handlers
-from referral_svc.feed_intake import GroupCommit
 from referral_svc.settings import ReferralSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -38,5 +38,8 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
         first_routers=[intake],
     )
     # PostgreSQL: a few group transactions in flight; SQLite has one writer whatever we do.
-    app.state.feed_group = GroupCommit(runtime.uow, writers=4 if runtime.db.is_postgres else 1)
+    writers = 4 if runtime.db.is_postgres else 1
+    app.state.feed_group = GroupCommit(runtime.uow, feed_intake.receive_many, name="referral-feed", writers=writers)
+    app.state.family_group = GroupCommit(runtime.uow, families.register_families, name="referral-families",
+                                         writers=writers)
     return app

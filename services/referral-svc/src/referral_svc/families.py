@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from eoc_shared.acting import Acting
 from eoc_shared.clock import today
-from eoc_shared.db import UnitOfWork, utcnow
+from eoc_shared.db import UnitOfWork, new_ids, utcnow
 from eoc_shared.errors import Conflict, Invalid, NotFound
 from eoc_shared.events.schemas import ChildUpdated
 from eoc_shared.vocab import Ethnicity, LegalStatus, PlacementType, Sex
@@ -69,20 +69,37 @@ class FamilyChanges(_Changes):
     interpreter_needed: bool | Keep = KEEP
 
 
-async def register_family(uow: UnitOfWork, data: NewFamily, acting: Acting) -> RegisteredFamily:
-    """The unique index answers whether the la_reference is taken: one round trip, not a look-up first."""
+@dataclass(frozen=True)
+class FamilyTaken:
+    """A registration whose la_reference another family holds (answered 409)."""
+
+    la_reference: str
+
+
+async def register_families(uow: UnitOfWork, registrations: list[tuple[NewFamily, Acting]]
+                            ) -> list[RegisteredFamily | FamilyTaken]:
+    """Register families in one statement (concurrent requests' registrations: group commit); one result per
+    registration, in order. The unique index answers whether a la_reference is taken — by a family stored
+    before, or by an earlier registration of these — with no look-up first, and never as an error."""
     now = utcnow()
-    values = {"id": uuid.uuid4(), "created_at": now, "created_by": acting.actor, "updated_at": now, **asdict(data)}
+    rows = [{"id": family_id, "created_at": now, "created_by": acting.actor, "updated_at": now, **asdict(data)}
+            for family_id, (data, acting) in zip(new_ids(len(registrations)), registrations, strict=True)]
     # One INSERT and nothing else (no event, no audit row: no child yet), so no transaction around it.
     await uow.one_statement()
-    try:
-        # A Core INSERT, not an ORM flush: the answer is built from these values (the object is never loaded).
-        await Families(uow.session).insert(values)
-    except IntegrityError as exc:
-        await uow.rollback()
-        raise Conflict(f"a family with la_reference {data.la_reference!r} is already registered",
-                       field="la_reference") from exc
-    return RegisteredFamily(**values)
+    inserted = await Families(uow.session).insert_new(rows)
+    return [RegisteredFamily(**row) if row["id"] in inserted else FamilyTaken(row["la_reference"]) for row in rows]
+
+
+def registered(result: RegisteredFamily | FamilyTaken) -> RegisteredFamily:
+    """The family registered, or the conflict its la_reference is."""
+    if isinstance(result, FamilyTaken):
+        raise Conflict(f"a family with la_reference {result.la_reference!r} is already registered",
+                       field="la_reference")
+    return result
+
+
+async def register_family(uow: UnitOfWork, data: NewFamily, acting: Acting) -> RegisteredFamily:
+    return registered((await register_families(uow, [(data, acting)]))[0])
 
 
 async def read_family(uow: UnitOfWork, family_id: uuid.UUID, acting: Acting) -> tuple[Family, list[uuid.UUID]]:

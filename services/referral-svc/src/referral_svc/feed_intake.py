@@ -10,22 +10,17 @@ the outbox, in bulk) and audited. Nothing is answered before its transaction has
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
-
-import structlog
 
 from eoc_shared.acting import Acting
 from eoc_shared.db import UnitOfWork, new_ids, utcnow
 from referral_svc.db.feed_rows import FeedRows
 from referral_svc.domain.feeds import Candidate, Match, match_child
 from referral_svc.partner_feeds import CLOCK_SKEW
-
-log = structlog.get_logger("eoc.referral.feeds")
 
 Status = Literal["accepted", "duplicate", "invalid"]
 
@@ -162,86 +157,3 @@ async def _store(uow: UnitOfWork, rows: FeedRows, events: list[IncomingEvent], n
             "request_id": [a.request_id for a in audited],
         })
     return skipped
-
-
-class GroupCommit:
-    """Single feed events from concurrent requests, written together: while a transaction commits, the
-    events that arrive queue up and go in the next one. Each request is answered only after the
-    transaction holding its event committed (a 202 still means committed, outbox included). When a
-    group's transaction fails, its events are retried one by one, so one event's failure is its own.
-
-    `writers` transactions may be in flight at once: 1 on SQLite (one writer there anyway); on PostgreSQL a
-    few, so that one group's round trips to the server overlap the next group's instead of queueing behind
-    them. A second writer starts only when events are waiting and every writer is busy.
-    """
-
-    GATHER_TURNS = 4
-
-    def __init__(self, uow_factory: Callable[[], UnitOfWork], max_group: int = 500, writers: int = 1) -> None:
-        self._uow_factory = uow_factory
-        self._max_group = max_group
-        self._writers = max(1, writers)
-        self._queue: list[tuple[IncomingEvent, asyncio.Future[Outcome]]] = []
-        self._active = 0  # writers between their start and their last look at the queue
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    async def submit(self, event: IncomingEvent) -> Outcome:
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        self._queue.append((event, future))
-        if self._active < self._writers:
-            self._active += 1
-            task = asyncio.create_task(self._drain(), name="referral-feed-group-commit")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        # Not shielded: a request cancelled while it waits cancels only its own future; its event stays queued
-        # and is written as the others (`_settle` skips a future already done). The shield cost an outer
-        # future and two callbacks per request.
-        return await future
-
-    async def _drain(self) -> None:
-        try:
-            # A few turns of the event loop first: requests whose bytes have already arrived (reading, parsing,
-            # the middleware and the endpoint take a turn each) join this group rather than wait for the next.
-            # On SQLite a transaction's statements now run without yielding to the loop, so without these turns
-            # nothing would arrive while a group is written, and groups would be of one.
-            for _ in range(self.GATHER_TURNS):
-                await asyncio.sleep(0)
-            await self._write_queued()
-        finally:
-            # No await between the last empty look at the queue and this: a submit either sees this writer
-            # still active (and its event taken by the loop) or starts another.
-            self._active -= 1
-
-    async def _write_queued(self) -> None:
-        while self._queue:
-            group, self._queue = self._queue[:self._max_group], self._queue[self._max_group:]
-            try:
-                outcomes = await self._write([e for e, _ in group])
-            except Exception as exc:  # noqa: BLE001 - answered per event below
-                if len(group) == 1:
-                    _settle(group[0][1], exc)
-                    continue
-                log.warning("feed.group_failed", events=len(group), error=type(exc).__name__)
-                for event, future in group:
-                    try:
-                        _settle(future, (await self._write([event]))[0])
-                    except Exception as one:  # noqa: BLE001
-                        _settle(future, one)
-                continue
-            for (_event, future), outcome in zip(group, outcomes, strict=True):
-                _settle(future, outcome)
-
-    async def _write(self, events: list[IncomingEvent]) -> list[Outcome]:
-        async with self._uow_factory() as uow:
-            outcomes = await receive_many(uow, events)
-            await uow.commit()
-        return outcomes
-
-
-def _settle(future: asyncio.Future[Outcome], result: Outcome | BaseException) -> None:
-    if future.done():
-        return
-    if isinstance(result, BaseException):
-        future.set_exception(result)
-    else:
-        future.set_result(result)

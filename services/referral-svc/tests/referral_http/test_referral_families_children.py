@@ -2,8 +2,49 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+
+from eoc_shared.testing.fixtures import running, service_settings
+from eoc_shared.testing.harness import assert_problem
+from referral_svc.app import create_app
+from referral_svc.settings import ReferralSettings
+
+
+def _family_body(la_reference: str) -> dict[str, object]:
+    return {"la_reference": la_reference, "postcode_district": "LS6", "primary_language": "en",
+            "interpreter_needed": False}
+
+
+async def _registrations_together(client, headers, taken: str, others: list[str]) -> None:
+    """Four registrations of one la_reference among others, sent at once: concurrent registrations share a
+    statement (group commit), and each la_reference is still registered once."""
+    answers = await asyncio.gather(*(client.post("/referrals/families", json=_family_body(ref), headers=headers)
+                                     for ref in [taken, *others[:3], taken, taken, *others[3:], taken]))
+    same = [answers[0], answers[4], answers[5], answers[-1]]
+    assert sorted(a.status_code for a in same) == [201, 409, 409, 409], [a.text for a in same]
+    for refused in (a for a in same if a.status_code == 409):
+        assert_problem(refused, 409, "la_reference")
+    made = [a for a in answers if a.status_code == 201]
+    assert sorted(a.json()["la_reference"] for a in made) == sorted([taken, *others])
+    for answer in made:  # each family answered as created is there, as answered
+        got = await client.get(f"/referrals/families/{answer.json()['id']}", headers=headers)
+        assert got.status_code == 200 and got.json()["la_reference"] == answer.json()["la_reference"]
+    again = await client.post("/referrals/families", json=_family_body(others[0]), headers=headers)
+    assert_problem(again, 409, "la_reference")
+
+
+async def test_registrations_arriving_together_register_each_la_reference_once(quiet, sw) -> None:
+    await _registrations_together(quiet.client, sw, f"LA-{uuid.uuid4().hex[:10]}",
+                                 [f"LA-{uuid.uuid4().hex[:10]}" for _ in range(6)])
+
+
+async def test_registrations_arriving_together_on_sqlite(tmp_path, broker, data_dir, auth) -> None:
+    settings = service_settings(ReferralSettings, database_url=f"sqlite+aiosqlite:///{tmp_path / 'referral.sqlite3'}",
+                                broker=broker, data_dir=data_dir, run_consumers=False, timers_interval_seconds=0)
+    async with running(create_app(settings)) as client:
+        await _registrations_together(client, auth("social_worker"), "LA-TAKEN", [f"LA-{i}" for i in range(6)])
 
 
 async def test_family_and_child_read_and_patch(quiet, sw, auth) -> None:

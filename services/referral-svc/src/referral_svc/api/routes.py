@@ -110,10 +110,9 @@ def _family_out(family: Family | families.RegisteredFamily, child_ids: list[uuid
 
 @intake.post("/families", status_code=status.HTTP_201_CREATED, response_model=FamilyOut)
 async def register_family(body: FamilyIn, principal: CaseWriter, request: Request) -> FamilyOut:
-    async with unit_of_work_of(request) as uow:  # not the `UoW` dependency: see unit_of_work_of
-        family = await families.register_family(uow, families.NewFamily(**body.model_dump()), _acting(principal, request))
-        await uow.commit()
-    return _family_out(family, [])
+    """Answered after the statement holding the family (shared with concurrent registrations: group commit)."""
+    registration = (families.NewFamily(**body.model_dump()), _acting(principal, request))
+    return _family_out(families.registered(await request.app.state.family_group.submit(registration)), [])
 
 
 @router.get("/families/{family_id}", response_model=FamilyOut)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from eoc_shared.audit import AccessLogRepository
+from eoc_shared.bulk import insert_rows
 from referral_svc.db.models import (
     AuditEntry,
     CareStatusChange,
@@ -85,7 +86,6 @@ async def sqlite_write_lock(session: AsyncSession) -> None:
 _FAMILIES: Table = Family.__table__  # type: ignore[assignment]
 _CHILDREN: Table = Child.__table__  # type: ignore[assignment]
 # Built once: Core statements on the tables, not ORM units of work, for the registrations (one row each).
-_INSERT_FAMILY = insert(_FAMILIES)
 _INSERT_CHILD = insert(_CHILDREN)
 _FAMILY_EXISTS = select(_FAMILIES.c.id).where(_FAMILIES.c.id == bindparam("family_id"))
 
@@ -94,9 +94,11 @@ class Families:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def insert(self, values: dict[str, Any]) -> None:
-        """One INSERT now (a clash on a unique index raises IntegrityError here, not at commit)."""
-        await self.session.execute(_INSERT_FAMILY, values)
+    async def insert_new(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+        """Insert the families (all with the same keys, `id` among them) in one statement; answers the ids really
+        inserted. A row whose la_reference is held already, also by an earlier row of these, is skipped."""
+        return set(await insert_rows(self.session, _FAMILIES, rows, skip_conflicts_on=("la_reference",),
+                                     returning="id"))
 
     async def exists(self, family_id: uuid.UUID) -> bool:
         return (await self.session.execute(_FAMILY_EXISTS, {"family_id": family_id})).first() is not None
