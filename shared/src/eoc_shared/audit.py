@@ -96,6 +96,14 @@ class AccessLogRepository(Generic[E]):
         if rows:
             await self.session.execute(_insert_into(self.model.__table__), rows[0] if len(rows) == 1 else rows)
 
+    async def append_each(self, action: str, entries: Sequence[tuple[Actor, uuid.UUID]]) -> None:
+        """`append` for many requests at once (a group commit's): one row per (actor, child), one INSERT."""
+        now = utcnow()
+        rows = [{"at": now, "actor": acting.actor, "role": acting.role, "action": action, "child_id": child_id,
+                 "request_id": acting.request_id} for acting, child_id in entries]
+        if rows:
+            await self.session.execute(_insert_into(self.model.__table__), rows[0] if len(rows) == 1 else rows)
+
     async def of_child(self, child_id: uuid.UUID) -> Sequence[E]:
         stmt = select(self.model).where(self.model.child_id == child_id).order_by(self.model.seq)
         return list((await self.session.execute(stmt)).scalars())

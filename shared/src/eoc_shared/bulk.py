@@ -27,36 +27,41 @@ def _pg_type(table: Table, name: str) -> str:
 
 
 @functools.cache
-def _sqlite_insert(table: Table, skip_conflicts_on: tuple[str, ...], returning: str | None) -> Any:
+def _sqlite_insert(table: Table, skip_conflicts_on: tuple[str, ...], returning: str | None,
+                   skip_any_conflict: bool = False) -> Any:
     """SQLite's INSERT for `insert_rows`, built once per table and shape: the single feed endpoint's group commit
     runs one per group, and building it (and its cache key) cost as much as a few rows' parameters."""
     stmt = sqlite.insert(table)
-    if skip_conflicts_on:
+    if skip_any_conflict:
+        stmt = stmt.on_conflict_do_nothing()
+    elif skip_conflicts_on:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
     return stmt.returning(table.c[returning]) if returning else stmt
 
 
 async def insert_rows(
     session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], *,
-    skip_conflicts_on: Sequence[str] = (), returning: str | None = None,
+    skip_conflicts_on: Sequence[str] = (), returning: str | None = None, skip_any_conflict: bool = False,
 ) -> list[Any]:
-    """Insert `rows` (all with the same keys); rows clashing on `skip_conflicts_on` are skipped. Answers the
-    `returning` column of the rows really inserted (empty without `returning`)."""
+    """Insert `rows` (all with the same keys); rows clashing on `skip_conflicts_on` (with `skip_any_conflict`: on
+    any unique index) are skipped. Answers the `returning` column of the rows really inserted (empty without
+    `returning`)."""
     if not rows:
         return []
     if session.get_bind().dialect.name != "postgresql":
-        stmt = _sqlite_insert(table, tuple(skip_conflicts_on), returning)
+        stmt = _sqlite_insert(table, tuple(skip_conflicts_on), returning, skip_any_conflict)
         if returning:
             return list((await session.execute(stmt, list(rows))).scalars())
         await session.execute(stmt, list(rows))
         return []
     columns = {name: [row[name] for row in rows] for name in rows[0]}
-    return await insert_columns(session, table, columns, skip_conflicts_on=skip_conflicts_on, returning=returning)
+    return await insert_columns(session, table, columns, skip_conflicts_on=skip_conflicts_on, returning=returning,
+                                skip_any_conflict=skip_any_conflict)
 
 
 async def insert_columns(
     session: AsyncSession, table: Table, columns: dict[str, list[Any]], *,
-    skip_conflicts_on: Sequence[str] = (), returning: str | None = None,
+    skip_conflicts_on: Sequence[str] = (), returning: str | None = None, skip_any_conflict: bool = False,
 ) -> list[Any]:
     """`insert_rows` for callers that hold their values by column already (one list per column, all of
     one length): PostgreSQL takes the lists as they are; SQLite gets them as rows."""
@@ -66,7 +71,8 @@ async def insert_columns(
         return []
     if session.get_bind().dialect.name != "postgresql":
         rows = [dict(zip(names_, values, strict=True)) for values in zip(*columns.values(), strict=True)]
-        return await insert_rows(session, table, rows, skip_conflicts_on=skip_conflicts_on, returning=returning)
+        return await insert_rows(session, table, rows, skip_conflicts_on=skip_conflicts_on, returning=returning,
+                                 skip_any_conflict=skip_any_conflict)
     arrays: dict[str, list[Any]] = {}
     casts, selects = [], []
     for i, name in enumerate(names_):
@@ -83,7 +89,9 @@ async def insert_columns(
     names = ", ".join(f'"{c}"' for c in names_)
     sql = (f'INSERT INTO "{table.name}" ({names}) SELECT {", ".join(selects)} '
            f'FROM unnest({", ".join(casts)}) AS u({", ".join(f"c{i}" for i in range(len(names_)))})')
-    if skip_conflicts_on:
+    if skip_any_conflict:
+        sql += " ON CONFLICT DO NOTHING"
+    elif skip_conflicts_on:
         sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
     if returning:
         sql += f' RETURNING "{returning}"'

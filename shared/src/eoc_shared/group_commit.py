@@ -23,6 +23,7 @@ Result = TypeVar("Result")
 
 class GroupCommit(Generic[Item, Result]):
     """`write(uow, items)` writes a group and answers one result per item, in order; the group commits after it.
+    A result that is an exception (a domain error: a clash, a missing parent) is raised in that item's request.
 
     `writers` transactions may be in flight at once: 1 on SQLite (one writer there anyway); on PostgreSQL a
     few, so that one group's round trips to the server overlap the next group's instead of queueing behind

@@ -42,4 +42,5 @@ def create_app(settings: ReferralSettings | None = None) -> FastAPI:
     app.state.feed_group = GroupCommit(runtime.uow, feed_intake.receive_many, name="referral-feed", writers=writers)
     app.state.family_group = GroupCommit(runtime.uow, families.register_families, name="referral-families",
                                          writers=writers)
+    app.state.child_group = GroupCommit(runtime.uow, families.add_children, name="referral-children", writers=writers)
     return app

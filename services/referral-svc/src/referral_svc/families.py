@@ -6,14 +6,14 @@ import enum
 import uuid
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from sqlalchemy.exc import IntegrityError
 
 from eoc_shared.acting import Acting
 from eoc_shared.clock import today
 from eoc_shared.db import UnitOfWork, new_ids, utcnow
-from eoc_shared.errors import Conflict, Invalid, NotFound
+from eoc_shared.errors import Conflict, DomainError, Invalid, NotFound
 from eoc_shared.events.schemas import ChildUpdated
 from eoc_shared.vocab import Ethnicity, LegalStatus, PlacementType, Sex
 from referral_svc.access import ensure_may_read
@@ -176,30 +176,65 @@ class ChildChanges(_Changes):
     effective_on: date | Keep = KEEP
 
 
-async def add_child(uow: UnitOfWork, family_id: uuid.UUID, data: NewChild, acting: Acting) -> RegisteredChild:
-    if not await Families(uow.session).exists(family_id):
-        raise NotFound(f"there is no family {family_id}")
-    _check_date_of_birth(data.date_of_birth)
-    problem = placement_problem(CareStatus(data.legal_status.value, data.placement_type))
-    if problem:
-        raise Invalid(problem, field="placement_type")
+async def add_children(uow: UnitOfWork, registrations: list[tuple[uuid.UUID, NewChild, Acting]]
+                       ) -> list[RegisteredChild | DomainError]:
+    """Register children in one statement (concurrent requests' registrations: group commit); one result per
+    registration, in order: the child, or the error that request is answered with. Each is checked as one
+    alone would be: its family, then its date of birth and placement, then whether its la_child_id or NHS
+    number is taken — by a child stored before, or by an earlier registration of these."""
+    known = await Families(uow.session).existing(list({family_id for family_id, _, _ in registrations}))
     now = utcnow()
-    values = {"id": uuid.uuid4(), "family_id": family_id, "created_at": now, "updated_at": now, **asdict(data)}
-    try:
-        # The unique indexes answer whether la_child_id or the NHS number is taken: no look-ups first. A Core
-        # INSERT, not an ORM flush: the answer is built from these values.
-        await Children(uow.session).insert(values)
-    except IntegrityError as exc:
-        await uow.rollback()
-        children = Children(uow.session)
-        if await children.by_la_child_id(data.la_child_id) is not None:
-            raise Conflict(f"a child with la_child_id {data.la_child_id!r} is already registered",
-                           field="la_child_id") from exc
-        if data.nhs_number and await children.by_nhs_number(data.nhs_number) is not None:
-            raise Conflict("a child with this NHS number is already registered", field="nhs_number") from exc
-        raise Conflict("a child with this la_child_id or NHS number is already registered", field="la_child_id") from exc
-    await AuditLog(uow.session).append(acting, "child.created", [values["id"]])
-    return RegisteredChild(**values)
+    results: list[RegisteredChild | DomainError | None] = [None] * len(registrations)
+    rows: list[dict[str, Any]] = []
+    positions: list[int] = []
+    for i, (family_id, data, _acting) in enumerate(registrations):
+        try:
+            if family_id not in known:
+                raise NotFound(f"there is no family {family_id}")
+            _check_date_of_birth(data.date_of_birth)
+            problem = placement_problem(CareStatus(data.legal_status.value, data.placement_type))
+            if problem:
+                raise Invalid(problem, field="placement_type")
+        except DomainError as refused:
+            results[i] = refused
+            continue
+        rows.append({"id": None, "family_id": family_id, "created_at": now, "updated_at": now, **asdict(data)})
+        positions.append(i)
+    for row, child_id in zip(rows, new_ids(len(rows)), strict=True):
+        row["id"] = child_id
+    children = Children(uow.session)
+    # The unique indexes answer whether la_child_id or the NHS number is taken: no look-ups first. A Core
+    # INSERT, not an ORM flush: the answer is built from these values.
+    inserted = await children.insert_new(rows) if rows else set()
+    skipped = [(i, row) for i, row in zip(positions, rows, strict=True) if row["id"] not in inserted]
+    if skipped:
+        la_taken, nhs_taken = await children.taken([row["la_child_id"] for _, row in skipped],
+                                                   [row["nhs_number"] for _, row in skipped if row["nhs_number"]])
+        for i, row in skipped:
+            if row["la_child_id"] in la_taken:
+                results[i] = Conflict(f"a child with la_child_id {row['la_child_id']!r} is already registered",
+                                      field="la_child_id")
+            elif row["nhs_number"] and row["nhs_number"] in nhs_taken:
+                results[i] = Conflict("a child with this NHS number is already registered", field="nhs_number")
+            else:
+                results[i] = Conflict("a child with this la_child_id or NHS number is already registered",
+                                      field="la_child_id")
+    made = [(i, row) for i, row in zip(positions, rows, strict=True) if row["id"] in inserted]
+    await AuditLog(uow.session).append_each("child.created", [(registrations[i][2], row["id"]) for i, row in made])
+    for i, row in made:
+        results[i] = RegisteredChild(**row)
+    return cast("list[RegisteredChild | DomainError]", results)  # every position was given its result above
+
+
+def child_added(result: RegisteredChild | DomainError) -> RegisteredChild:
+    """The child registered, or the error its request is answered with."""
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
+async def add_child(uow: UnitOfWork, family_id: uuid.UUID, data: NewChild, acting: Acting) -> RegisteredChild:
+    return child_added((await add_children(uow, [(family_id, data, acting)]))[0])
 
 
 def _check_date_of_birth(date_of_birth: date) -> None:

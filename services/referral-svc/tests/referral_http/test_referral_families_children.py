@@ -11,6 +11,8 @@ from eoc_shared.testing.harness import assert_problem
 from referral_svc.app import create_app
 from referral_svc.settings import ReferralSettings
 
+from .conftest import child_body, new_nhs_number
+
 
 def _family_body(la_reference: str) -> dict[str, object]:
     return {"la_reference": la_reference, "postcode_district": "LS6", "primary_language": "en",
@@ -35,6 +37,36 @@ async def _registrations_together(client, headers, taken: str, others: list[str]
     assert_problem(again, 409, "la_reference")
 
 
+async def _children_together(client, headers) -> None:
+    """Child registrations sent at once (group commit): each answered as it would be alone — a missing family
+    404, a date of birth in the future 422, a taken la_child_id or NHS number 409 naming it — and the others made."""
+    family = (await client.post("/referrals/families", json=_family_body(f"LA-{uuid.uuid4().hex[:10]}"),
+                                headers=headers)).json()
+    path = f"/referrals/families/{family['id']}/children"
+    la, nhs = f"CH-{uuid.uuid4().hex[:10]}", new_nhs_number()
+    calls = [
+        (path, child_body(la_child_id=la)), (path, child_body(la_child_id=la)),
+        (path, child_body(nhs_number=nhs)), (path, child_body(nhs_number=nhs)),
+        (f"/referrals/families/{uuid.uuid4()}/children", child_body()),
+        (path, child_body(date_of_birth="2999-01-01")),
+        (path, child_body()), (path, child_body()),
+    ]
+    answers = await asyncio.gather(*(client.post(where, json=body, headers=headers) for where, body in calls))
+    assert sorted(a.status_code for a in answers[:2]) == [201, 409]
+    assert_problem(next(a for a in answers[:2] if a.status_code == 409), 409, "la_child_id")
+    assert sorted(a.status_code for a in answers[2:4]) == [201, 409]
+    assert_problem(next(a for a in answers[2:4] if a.status_code == 409), 409, "nhs_number")
+    assert answers[4].status_code == 404, answers[4].text
+    assert_problem(answers[5], 422, "date_of_birth")
+    made = [a.json() for a in answers if a.status_code == 201]
+    assert len(made) == 4
+    got = await client.get(f"/referrals/families/{family['id']}", headers=headers)
+    assert sorted(got.json()["child_ids"]) == sorted(c["id"] for c in made)
+    for child in made:  # each child answered as created is there, as answered
+        read = await client.get(f"/referrals/children/{child['id']}", headers=headers)
+        assert read.status_code == 200 and read.json()["la_child_id"] == child["la_child_id"]
+
+
 async def test_registrations_arriving_together_register_each_la_reference_once(quiet, sw) -> None:
     await _registrations_together(quiet.client, sw, f"LA-{uuid.uuid4().hex[:10]}",
                                  [f"LA-{uuid.uuid4().hex[:10]}" for _ in range(6)])
@@ -45,6 +77,11 @@ async def test_registrations_arriving_together_on_sqlite(tmp_path, broker, data_
                                 broker=broker, data_dir=data_dir, run_consumers=False, timers_interval_seconds=0)
     async with running(create_app(settings)) as client:
         await _registrations_together(client, auth("social_worker"), "LA-TAKEN", [f"LA-{i}" for i in range(6)])
+        await _children_together(client, auth("social_worker"))
+
+
+async def test_child_registrations_arriving_together_are_each_answered_as_alone(quiet, sw) -> None:
+    await _children_together(quiet.client, sw)
 
 
 async def test_family_and_child_read_and_patch(quiet, sw, auth) -> None:

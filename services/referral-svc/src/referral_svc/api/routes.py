@@ -134,11 +134,9 @@ async def update_family(
 
 @intake.post("/families/{family_id}/children", status_code=status.HTTP_201_CREATED, response_model=ChildOut)
 async def add_child(family_id: uuid.UUID, body: ChildIn, principal: CaseWriter, request: Request) -> ChildOut:
-    async with unit_of_work_of(request) as uow:
-        child = await families.add_child(uow, family_id, families.NewChild(**body.model_dump()),
-                                         _acting(principal, request))
-        await uow.commit()
-    return ChildOut.model_validate(child)
+    """Answered after the transaction holding the child (shared with concurrent registrations: group commit)."""
+    registration = (family_id, families.NewChild(**body.model_dump()), _acting(principal, request))
+    return ChildOut.model_validate(families.child_added(await request.app.state.child_group.submit(registration)))
 
 
 # --------------------------------------------------------------------------------------------- children

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, NamedTuple, Protocol
 
-from sqlalchemy import Table, and_, bindparam, false, func, insert, not_, or_, select, update
+from sqlalchemy import Table, and_, bindparam, false, func, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -85,8 +85,6 @@ async def sqlite_write_lock(session: AsyncSession) -> None:
 
 _FAMILIES: Table = Family.__table__  # type: ignore[assignment]
 _CHILDREN: Table = Child.__table__  # type: ignore[assignment]
-# Built once: Core statements on the tables, not ORM units of work, for the registrations (one row each).
-_INSERT_CHILD = insert(_CHILDREN)
 _FAMILY_EXISTS = select(_FAMILIES.c.id).where(_FAMILIES.c.id == bindparam("family_id"))
 
 
@@ -99,6 +97,10 @@ class Families:
         inserted. A row whose la_reference is held already, also by an earlier row of these, is skipped."""
         return set(await insert_rows(self.session, _FAMILIES, rows, skip_conflicts_on=("la_reference",),
                                      returning="id"))
+
+    async def existing(self, family_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these families are registered."""
+        return set((await self.session.execute(select(_FAMILIES.c.id).where(_FAMILIES.c.id.in_(family_ids)))).scalars())
 
     async def exists(self, family_id: uuid.UUID) -> bool:
         return (await self.session.execute(_FAMILY_EXISTS, {"family_id": family_id})).first() is not None
@@ -145,9 +147,19 @@ class Children:
         rows = await self.session.execute(_CHILDREN_ON_REFERRAL, {"ids": list(ids)})
         return {row[0]: ChildOnReferral(*row) for row in rows}
 
-    async def insert(self, values: dict[str, Any]) -> None:
-        """One INSERT now (a clash on a unique index raises IntegrityError here, not at commit)."""
-        await self.session.execute(_INSERT_CHILD, values)
+    async def insert_new(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+        """Insert the children (all with the same keys, `id` among them) in one statement; answers the ids really
+        inserted. A row whose la_child_id or NHS number is held already, also by an earlier row of these, is
+        skipped: `taken` tells which."""
+        return set(await insert_rows(self.session, _CHILDREN, rows, skip_any_conflict=True, returning="id"))
+
+    async def taken(self, la_child_ids: Sequence[str], nhs_numbers: Sequence[str]) -> tuple[set[str], set[str]]:
+        """Which of these la_child_ids, and which of these NHS numbers, a child holds."""
+        la = set((await self.session.execute(select(Child.la_child_id).where(Child.la_child_id.in_(la_child_ids)))
+                  ).scalars()) if la_child_ids else set()
+        nhs = set((await self.session.execute(select(Child.nhs_number).where(Child.nhs_number.in_(nhs_numbers)))
+                   ).scalars()) if nhs_numbers else set()
+        return la, nhs  # type: ignore[return-value]  # nhs_number is not null where it matched
 
     async def get(self, child_id: uuid.UUID, *, for_update: bool = False) -> Child | None:
         stmt = select(Child).where(Child.id == child_id)
