@@ -47,11 +47,3 @@ async def test_the_decision_path_waits_long_at_rest_and_short_again_when_a_refer
         # and back once the topic has been quiet for the window
         await eventually(lambda: consumers.fetch_wait_now() == at_rest, timeout=30)
 
-
-async def test_a_service_without_a_decision_path_topic_always_waits_the_same(databases, broker, data_dir) -> None:
-    async with _service("finance", databases, broker, data_dir, window=0.1) as app:
-        consumers = app.state.runtime.consumers
-        await eventually(lambda: consumers.fetch_wait_now() is not None, timeout=30)
-        await produce_raw(broker.bootstrap, "referral.created", _wire(_referral_created()))
-        await caught_up(broker.bootstrap, [app])  # the referral handled and committed
-        assert consumers.fetch_wait_now() == consumers.fetch_max_wait_ms

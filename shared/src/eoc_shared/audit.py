@@ -79,28 +79,25 @@ class AccessLogRepository(Generic[E]):
         self.session = session
 
     @staticmethod
-    def _rows(acting: Actor, action: str, child_ids: Iterable[uuid.UUID]) -> list[dict[str, Any]]:
-        """One row per distinct child, all with the same time: the action touched them together."""
+    def _rows(action: str, entries: Iterable[tuple[Actor, uuid.UUID]]) -> list[dict[str, Any]]:
+        """One row per (actor, child), all with the same time: the action touched them together."""
         now = utcnow()
         return [{"at": now, "actor": acting.actor, "role": acting.role, "action": action, "child_id": child_id,
-                 "request_id": acting.request_id} for child_id in dict.fromkeys(child_ids)]
+                 "request_id": acting.request_id} for acting, child_id in entries]
 
     def record(self, acting: Actor, action: str, child_ids: Iterable[uuid.UUID]) -> None:
-        """The rows added to the session, written with its flush at commit."""
-        self.session.add_all(self.model(**row) for row in self._rows(acting, action, child_ids))
+        """The rows (one per distinct child) added to the session, written with its flush at commit."""
+        rows = self._rows(action, ((acting, child_id) for child_id in dict.fromkeys(child_ids)))
+        self.session.add_all(self.model(**row) for row in rows)
 
     async def append(self, acting: Actor, action: str, child_ids: Iterable[uuid.UUID]) -> None:
         """`record`, written at once by one Core INSERT rather than as ORM objects flushed at commit: for the
         hot paths, where the unit of work's flush cost more than the row."""
-        rows = self._rows(acting, action, child_ids)
-        if rows:
-            await self.session.execute(_insert_into(self.model.__table__), rows[0] if len(rows) == 1 else rows)
+        await self.append_each(action, [(acting, child_id) for child_id in dict.fromkeys(child_ids)])
 
     async def append_each(self, action: str, entries: Sequence[tuple[Actor, uuid.UUID]]) -> None:
         """`append` for many requests at once (a group commit's): one row per (actor, child), one INSERT."""
-        now = utcnow()
-        rows = [{"at": now, "actor": acting.actor, "role": acting.role, "action": action, "child_id": child_id,
-                 "request_id": acting.request_id} for acting, child_id in entries]
+        rows = self._rows(action, entries)
         if rows:
             await self.session.execute(_insert_into(self.model.__table__), rows[0] if len(rows) == 1 else rows)
 

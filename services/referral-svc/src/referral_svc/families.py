@@ -6,7 +6,7 @@ import enum
 import uuid
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal, TypeVar, cast
 
 from sqlalchemy.exc import IntegrityError
 
@@ -69,37 +69,35 @@ class FamilyChanges(_Changes):
     interpreter_needed: bool | Keep = KEEP
 
 
-@dataclass(frozen=True)
-class FamilyTaken:
-    """A registration whose la_reference another family holds (answered 409)."""
+T = TypeVar("T")
 
-    la_reference: str
+
+def settled(result: T | DomainError) -> T:
+    """A registration's result, or the error its request is answered with (raised here)."""
+    if isinstance(result, DomainError):
+        raise result
+    return result
 
 
 async def register_families(uow: UnitOfWork, registrations: list[tuple[NewFamily, Acting]]
-                            ) -> list[RegisteredFamily | FamilyTaken]:
+                            ) -> list[RegisteredFamily | DomainError]:
     """Register families in one statement (concurrent requests' registrations: group commit); one result per
-    registration, in order. The unique index answers whether a la_reference is taken — by a family stored
-    before, or by an earlier registration of these — with no look-up first, and never as an error."""
+    registration, in order: the family, or the conflict its la_reference is. The unique index answers whether a
+    la_reference is taken — by a family stored before, or by an earlier registration of these — with no
+    look-up first, and never as an error of the statement."""
     now = utcnow()
     rows = [{"id": family_id, "created_at": now, "created_by": acting.actor, "updated_at": now, **asdict(data)}
             for family_id, (data, acting) in zip(new_ids(len(registrations)), registrations, strict=True)]
     # One INSERT and nothing else (no event, no audit row: no child yet), so no transaction around it.
     await uow.one_statement()
     inserted = await Families(uow.session).insert_new(rows)
-    return [RegisteredFamily(**row) if row["id"] in inserted else FamilyTaken(row["la_reference"]) for row in rows]
-
-
-def registered(result: RegisteredFamily | FamilyTaken) -> RegisteredFamily:
-    """The family registered, or the conflict its la_reference is."""
-    if isinstance(result, FamilyTaken):
-        raise Conflict(f"a family with la_reference {result.la_reference!r} is already registered",
-                       field="la_reference")
-    return result
+    return [RegisteredFamily(**row) if row["id"] in inserted else
+            Conflict(f"a family with la_reference {row['la_reference']!r} is already registered", field="la_reference")
+            for row in rows]
 
 
 async def register_family(uow: UnitOfWork, data: NewFamily, acting: Acting) -> RegisteredFamily:
-    return registered((await register_families(uow, [(data, acting)]))[0])
+    return settled((await register_families(uow, [(data, acting)]))[0])
 
 
 async def read_family(uow: UnitOfWork, family_id: uuid.UUID, acting: Acting) -> tuple[Family, list[uuid.UUID]]:
@@ -185,7 +183,6 @@ async def add_children(uow: UnitOfWork, registrations: list[tuple[uuid.UUID, New
     known = await Families(uow.session).existing(list({family_id for family_id, _, _ in registrations}))
     now = utcnow()
     results: list[RegisteredChild | DomainError | None] = [None] * len(registrations)
-    rows: list[dict[str, Any]] = []
     positions: list[int] = []
     for i, (family_id, data, _acting) in enumerate(registrations):
         try:
@@ -198,10 +195,9 @@ async def add_children(uow: UnitOfWork, registrations: list[tuple[uuid.UUID, New
         except DomainError as refused:
             results[i] = refused
             continue
-        rows.append({"id": None, "family_id": family_id, "created_at": now, "updated_at": now, **asdict(data)})
         positions.append(i)
-    for row, child_id in zip(rows, new_ids(len(rows)), strict=True):
-        row["id"] = child_id
+    rows = [{"id": child_id, "family_id": registrations[i][0], "created_at": now, "updated_at": now,
+             **asdict(registrations[i][1])} for i, child_id in zip(positions, new_ids(len(positions)), strict=True)]
     children = Children(uow.session)
     # The unique indexes answer whether la_child_id or the NHS number is taken: no look-ups first. A Core
     # INSERT, not an ORM flush: the answer is built from these values.
@@ -226,15 +222,8 @@ async def add_children(uow: UnitOfWork, registrations: list[tuple[uuid.UUID, New
     return cast("list[RegisteredChild | DomainError]", results)  # every position was given its result above
 
 
-def child_added(result: RegisteredChild | DomainError) -> RegisteredChild:
-    """The child registered, or the error its request is answered with."""
-    if isinstance(result, DomainError):
-        raise result
-    return result
-
-
 async def add_child(uow: UnitOfWork, family_id: uuid.UUID, data: NewChild, acting: Acting) -> RegisteredChild:
-    return child_added((await add_children(uow, [(family_id, data, acting)]))[0])
+    return settled((await add_children(uow, [(family_id, data, acting)]))[0])
 
 
 def _check_date_of_birth(date_of_birth: date) -> None:

@@ -112,7 +112,7 @@ def _family_out(family: Family | families.RegisteredFamily, child_ids: list[uuid
 async def register_family(body: FamilyIn, principal: CaseWriter, request: Request) -> FamilyOut:
     """Answered after the statement holding the family (shared with concurrent registrations: group commit)."""
     registration = (families.NewFamily(**body.model_dump()), _acting(principal, request))
-    return _family_out(families.registered(await request.app.state.family_group.submit(registration)), [])
+    return _family_out(families.settled(await request.app.state.family_group.submit(registration)), [])
 
 
 @router.get("/families/{family_id}", response_model=FamilyOut)
@@ -136,7 +136,7 @@ async def update_family(
 async def add_child(family_id: uuid.UUID, body: ChildIn, principal: CaseWriter, request: Request) -> ChildOut:
     """Answered after the transaction holding the child (shared with concurrent registrations: group commit)."""
     registration = (family_id, families.NewChild(**body.model_dump()), _acting(principal, request))
-    return ChildOut.model_validate(families.child_added(await request.app.state.child_group.submit(registration)))
+    return ChildOut.model_validate(families.settled(await request.app.state.child_group.submit(registration)))
 
 
 # --------------------------------------------------------------------------------------------- children
