@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -73,31 +74,64 @@ async def insert_columns(
         rows = [dict(zip(names_, values, strict=True)) for values in zip(*columns.values(), strict=True)]
         return await insert_rows(session, table, rows, skip_conflicts_on=skip_conflicts_on, returning=returning,
                                  skip_any_conflict=skip_any_conflict)
-    arrays: dict[str, list[Any]] = {}
-    casts, selects = [], []
-    for i, name in enumerate(names_):
-        kind = _pg_type(table, name)
-        values = columns[name]
-        if kind in ("JSONB", "JSON") or isinstance(table.c[name].type, JSON):
-            values = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
-            casts.append(f"CAST(:c{i} AS TEXT[])")
-            selects.append(f"c{i}::{kind}")
-        else:
-            casts.append(f"CAST(:c{i} AS {kind}[])")
-            selects.append(f"c{i}")
-        arrays[f"c{i}"] = values
-    names = ", ".join(f'"{c}"' for c in names_)
-    sql = (f'INSERT INTO "{table.name}" ({names}) SELECT {", ".join(selects)} '
-           f'FROM unnest({", ".join(casts)}) AS u({", ".join(f"c{i}" for i in range(len(names_)))})')
+    source = unnest_rows(table, columns)
+    sql = f'INSERT INTO "{table.name}" ({source.names}) SELECT {source.selects} FROM {source.from_}'
     if skip_any_conflict:
         sql += " ON CONFLICT DO NOTHING"
     elif skip_conflicts_on:
         sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
     if returning:
         sql += f' RETURNING "{returning}"'
-        return list((await session.execute(text(sql), arrays)).scalars())
-    await session.execute(text(sql), arrays)
+        return list((await session.execute(text(sql), source.params)).scalars())
+    await session.execute(text(sql), source.params)
     return []
+
+
+@dataclass(frozen=True)
+class UnnestedRows:
+    """PostgreSQL: rows for `table`, given by column, as SQL parts: `INSERT INTO t ({names}) SELECT {selects}
+    FROM {from_}` inserts them; a larger statement (a data-modifying CTE) can join or filter them first."""
+
+    names: str  # the columns, quoted, comma-separated
+    selects: str  # `alias.cN` per column, JSON columns cast from their text
+    from_: str  # `unnest(CAST(:pN AS type[]), …) [WITH ORDINALITY] AS alias(cN, …[, ordinal])`
+    params: dict[str, list[Any]]
+
+
+def unnest_rows(table: Table, columns: dict[str, list[Any]], *, prefix: str = "c", alias: str = "u",
+                extra: dict[str, tuple[str, list[Any]]] | None = None, ordinality: bool = False,
+                json_text: bool = False) -> UnnestedRows:
+    """One array parameter per column (named `{prefix}N`), however many rows. `extra`: more arrays beside the
+    table's columns, `name: (SQL type, values)`, readable as `alias.name` (e.g. the id of the row each row
+    belongs to) but not inserted; `ordinality`: `alias.ordinal` numbers the rows from 1, in the given order;
+    `json_text`: JSON columns' values are their JSON text already (as `copy_columns` takes them)."""
+    params: dict[str, list[Any]] = {}
+    casts, selects, fields = [], [], []
+    for i, name in enumerate(columns):
+        kind = _pg_type(table, name)
+        values = columns[name]
+        key = f"{prefix}{i}"
+        if kind in ("JSONB", "JSON") or isinstance(table.c[name].type, JSON):
+            if not json_text:
+                values = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
+            casts.append(f"CAST(:{key} AS TEXT[])")
+            selects.append(f"{alias}.{key}::{kind}")
+        else:
+            casts.append(f"CAST(:{key} AS {kind}[])")
+            selects.append(f"{alias}.{key}")
+        fields.append(key)
+        params[key] = values
+    for name, (kind, values) in (extra or {}).items():
+        key = f"{prefix}_{name}"
+        casts.append(f"CAST(:{key} AS {kind}[])")
+        fields.append(name)
+        params[key] = values
+    if ordinality:
+        fields.append("ordinal")
+    return UnnestedRows(
+        names=", ".join(f'"{c}"' for c in columns), selects=", ".join(selects),
+        from_=f"unnest({', '.join(casts)}){' WITH ORDINALITY' if ordinality else ''} AS {alias}({', '.join(fields)})",
+        params=params)
 
 
 async def copy_columns(session: AsyncSession, table: Table, columns: dict[str, list[Any]], *,

@@ -8,6 +8,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -171,6 +172,28 @@ def _outbox_insert(table: Table, postgres: bool) -> Any:
     return insert(table).values(payload=cast(text_, JSONB) if postgres else text_)
 
 
+@dataclass(frozen=True)
+class OutboxRows:
+    """Events ready for the outbox, by column: each payload is its envelope's JSON text."""
+
+    ids: list[uuid.UUID]
+    topic: str
+    keys: list[str]
+    payloads: list[str]
+    created_at: datetime
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    def columns(self) -> dict[str, list[Any]]:
+        """The outbox's columns, one list each (for `bulk.copy_columns` or `bulk.unnest_rows(json_text=True)`)."""
+        n = self.count
+        return {"id": self.ids, "topic": [self.topic] * n, "key": self.keys, "payload": self.payloads,
+                "created_at": [self.created_at] * n, "attempts": [0] * n}
+
+
+
 class UnitOfWork:
     """One transaction: state changes and the events they cause are committed together.
 
@@ -200,10 +223,12 @@ class UnitOfWork:
         await self.session.close()
 
     async def one_statement(self) -> None:
-        """Declare that this unit of work writes with exactly one statement and does nothing after it: on
-        PostgreSQL the statement then runs in autocommit (atomic on its own), without BEGIN and COMMIT — two
-        round trips of its three. Call before the statement; `commit()` is still called (nothing to do then).
-        SQLite keeps its transaction (its BEGIN rides on the statement itself; a COMMIT there is no server round trip)."""
+        """Declare that this unit of work writes with exactly one statement (reads before or after it are
+        allowed): on PostgreSQL each statement then runs in autocommit (the write atomic on its own), without
+        BEGIN and COMMIT — two round trips of a write's three. Reads see what is committed at each statement,
+        as READ COMMITTED's did inside the transaction. Call before the first statement; `commit()` is still
+        called (nothing to do then). SQLite keeps its transaction (its BEGIN rides on the first statement; a
+        COMMIT there is no server round trip)."""
         if self._db.is_postgres:
             await self.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
@@ -233,12 +258,28 @@ class UnitOfWork:
         `data` is the event's payload model, or (bulk paths) the dict its `model_dump(mode="json")` would
         give, or that dict's JSON text, built by the caller from values it has already checked: the first of
         those is checked against the model here, the others are taken as they are."""
+        if not items:
+            return
+        rows = self.outbox_rows(event_type, items)
+        table: Any = getattr(self._outbox_model, "__table__")  # noqa: B009 - any mapped outbox class
+        connection = await self.session.connection()
+        postgres = connection.dialect.name == "postgresql"
+        if postgres and rows.count >= self.COPY_FROM:
+            await copy_columns(self.session, table, rows.columns())
+        else:
+            await connection.execute(_outbox_insert(table, postgres), [
+                {"id": event_id, "topic": rows.topic, "key": subject, "payload_json": payload,
+                 "created_at": rows.created_at, "attempts": 0}
+                for event_id, subject, payload in zip(rows.ids, rows.keys, rows.payloads, strict=True)])
+
+    def outbox_rows(self, event_type: str, items: Sequence[tuple[uuid.UUID | str, Any]]) -> OutboxRows:
+        """The outbox rows `publish_many` would write, for a caller that writes them itself in this transaction
+        (inside a larger statement: a data-modifying CTE that keeps only some of them). They count as this unit
+        of work's events: its commit wakes the relay. `items` as for `publish_many`, not empty."""
         from eoc_shared.events.envelope import build_envelope
         from eoc_shared.events.schemas import spec_for
         from eoc_shared.tracing import stamp as stamp_trace_context
 
-        if not items:
-            return
         first_data = items[0][1]
         if isinstance(first_data, dict):
             first_data = spec_for(event_type).model.model_validate(first_data)
@@ -248,7 +289,6 @@ class UnitOfWork:
         stamp_trace_context(first)  # one request's events share its trace context: part of the constant fields
         topic = first.pop("_topic")
         constant = {k: v for k, v in first.items() if k not in ("id", "subject", "data")}
-        now = utcnow()
         n = len(items)
         ids: list[uuid.UUID] = [uuid.UUID(first["id"]), *new_ids(n - 1)]
         subjects = [str(key) for key, _data in items]
@@ -260,18 +300,8 @@ class UnitOfWork:
         payloads = [dumps(first), *(f'{{"id":"{event_id}",{middle},"subject":{dumps(subject)},'
                                     f'"data":{body if isinstance(body, str) else dumps(body)}}}'
                                     for event_id, subject, body in zip(ids[1:], subjects[1:], bodies, strict=True))]
-        table: Any = getattr(self._outbox_model, "__table__")  # noqa: B009 - any mapped outbox class
-        connection = await self.session.connection()
-        postgres = connection.dialect.name == "postgresql"
-        if postgres and n >= self.COPY_FROM:
-            await copy_columns(self.session, table, {
-                "id": ids, "topic": [topic] * n, "key": subjects, "payload": payloads,
-                "created_at": [now] * n, "attempts": [0] * n})
-        else:
-            await connection.execute(_outbox_insert(table, postgres), [
-                {"id": event_id, "topic": topic, "key": subject, "payload_json": payload, "created_at": now,
-                 "attempts": 0} for event_id, subject, payload in zip(ids, subjects, payloads, strict=True)])
         self._events += n
+        return OutboxRows(ids=ids, topic=topic, keys=subjects, payloads=payloads, created_at=utcnow())
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -54,7 +54,8 @@ class Outcome:
 
 
 async def receive_many(uow: UnitOfWork, events: Sequence[IncomingEvent]) -> list[Outcome]:
-    """Store the events not seen before; one outcome per event, in order. The caller commits.
+    """Store the events not seen before; one outcome per event, in order. The caller commits, and writes nothing
+    else in `uow`: on PostgreSQL a few events (the single endpoint's group) go in one statement, in autocommit.
 
     No lookup before the insert: new events (the usual case) are inserted with ON CONFLICT DO NOTHING,
     and only those the database skipped, or that would be refused, are looked up afterwards."""
@@ -76,6 +77,8 @@ async def receive_many(uow: UnitOfWork, events: Sequence[IncomingEvent]) -> list
             first_of[key] = i
             fresh.append(i)
     skipped: list[int] = []
+    if fresh and rows.folds(len(fresh)):
+        await uow.one_statement()
     if fresh:
         skipped = await _store(uow, rows, [events[i] for i in fresh], now, outcomes, fresh)
     if skipped or future:
@@ -92,6 +95,23 @@ async def receive_many(uow: UnitOfWork, events: Sequence[IncomingEvent]) -> list
         settled = outcomes[first]
         outcomes[i] = Outcome("duplicate", settled.id if settled is not None else None)
     return [o if o is not None else Outcome("invalid") for o in outcomes]
+
+
+def _announcement(event: IncomingEvent, event_id: uuid.UUID, child_id: Any) -> tuple[Any, str]:
+    """`partner.event.received`'s (key, payload JSON) as `PartnerEventReceived(...).model_dump_json()` would give
+    it, from values already checked: no model per event (a fifth of a batch's time when there was one), and no
+    JSON encoder either — ids, the source (a FeedSource), the kind (`_KIND`: [a-z0-9_.-]) and the ISO time hold
+    nothing JSON escapes."""
+    return (child_id, f'{{"partner_event_id":"{event_id}","child_id":"{child_id}",'
+                      f'"source":"{event.source}","kind":"{event.kind}",'
+                      f'"occurred_at":"{_iso(event.occurred_at)}"}}')
+
+
+def _audit_columns(now: datetime, entries: list[tuple[Acting, Any]]) -> dict[str, list[Any]]:
+    """The access log's rows for events received, `(acting, child_id)` each: one list per column."""
+    return {"at": [now] * len(entries), "actor": [a.actor for a, _ in entries], "role": [a.role for a, _ in entries],
+            "action": ["partner_event.received"] * len(entries), "child_id": [c for _, c in entries],
+            "request_id": [a.request_id for a, _ in entries]}
 
 
 def _iso(moment: datetime) -> str:
@@ -129,31 +149,24 @@ async def _store(uow: UnitOfWork, rows: FeedRows, events: list[IncomingEvent], n
         "review_reason": [m.review_reason for m in found], "received_at": [now] * len(events),
         "received_by": [e.acting.actor for e in events],
     }
-    inserted = await rows.insert_new(columns)
+    announced = [(event, event_id, child_id) for event, event_id, child_id in zip(events, ids, child_ids, strict=True)
+                 if child_id is not None]
+    if announced and rows.folds(len(events)):
+        # Announcements and audit rows made for every matched event, kept by the statement only for those it
+        # inserts: one round trip, and no transaction around it (receive_many's `one_statement`).
+        outbox = uow.outbox_rows("partner.event.received", [_announcement(*a) for a in announced])
+        audit = _audit_columns(now, [(event.acting, child_id) for event, _id, child_id in announced])
+        inserted = await rows.insert_announced(columns, [event_id for _e, event_id, _c in announced], outbox, audit)
+    else:
+        inserted = await rows.insert_new(columns)
+        announced = [a for a in announced if a[1] in inserted]
+        if announced:
+            await uow.publish_many("partner.event.received", [_announcement(*a) for a in announced])
+            await rows.audit(_audit_columns(now, [(event.acting, child_id) for event, _id, child_id in announced]))
     skipped: list[int] = []
-    announce: list[tuple[Any, str]] = []
-    audited: list[Acting] = []
-    audited_children: list[Any] = []
-    for position, event, event_id, child_id in zip(positions, events, ids, child_ids, strict=True):
-        if event_id not in inserted:
+    for position, event_id in zip(positions, ids, strict=True):
+        if event_id in inserted:
+            outcomes[position] = Outcome("accepted", event_id)
+        else:
             skipped.append(position)
-            continue
-        outcomes[position] = Outcome("accepted", event_id)
-        if child_id is not None:
-            # The payload's JSON as `PartnerEventReceived(...).model_dump_json()` would give it, from values
-            # already checked: no model per event (a fifth of a batch's time when there was one), and no JSON
-            # encoder either — ids, the source (a FeedSource), the kind (`_KIND`: [a-z0-9_.-]) and the ISO
-            # time hold nothing JSON escapes.
-            announce.append((child_id, f'{{"partner_event_id":"{event_id}","child_id":"{child_id}",'
-                                       f'"source":"{event.source}","kind":"{event.kind}",'
-                                       f'"occurred_at":"{_iso(event.occurred_at)}"}}'))
-            audited.append(event.acting)
-            audited_children.append(child_id)
-    if announce:
-        await uow.publish_many("partner.event.received", announce)
-        await rows.audit({
-            "at": [now] * len(audited), "actor": [a.actor for a in audited], "role": [a.role for a in audited],
-            "action": ["partner_event.received"] * len(audited), "child_id": audited_children,
-            "request_id": [a.request_id for a in audited],
-        })
     return skipped
