@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from eoc_shared.auth import Principal, Scope, requires
+from eoc_shared.bulk import Dependent
 from eoc_shared.db import UTCDateTime, utcnow
 from eoc_shared.errors import NotFound
 from eoc_shared.service import UoW
@@ -96,10 +97,18 @@ class AccessLogRepository(Generic[E]):
         await self.append_each(action, [(acting, child_id) for child_id in dict.fromkeys(child_ids)])
 
     async def append_each(self, action: str, entries: Sequence[tuple[Actor, uuid.UUID]]) -> None:
-        """`append` for many requests at once (a group commit's): one row per (actor, child), one INSERT."""
+        """`append` for (actor, child) pairs of different requests: one row each, one INSERT."""
         rows = self._rows(action, entries)
         if rows:
             await self.session.execute(_insert_into(self.model.__table__), rows[0] if len(rows) == 1 else rows)
+
+    @classmethod
+    def dependent(cls, action: str, entries: Sequence[tuple[Actor, uuid.UUID]], parents: Sequence[Any]) -> Dependent:
+        """The rows `append_each` would write, for the INSERT that makes what they record to write itself, only
+        for the rows it really inserts (`bulk.insert_with_dependents`; `parents[i]`: that row, for entry i)."""
+        rows = cls._rows(action, entries)
+        return Dependent(cls.model.__table__, {name: [row[name] for row in rows] for name in (rows[0] if rows else ())},
+                         parents)
 
     async def of_child(self, child_id: uuid.UUID) -> Sequence[E]:
         stmt = select(self.model).where(self.model.child_id == child_id).order_by(self.model.seq)

@@ -27,6 +27,10 @@ def _pg_type(table: Table, name: str) -> str:
     return str(table.c[name].type.compile(dialect=_PG))
 
 
+def _is_json(table: Table, name: str) -> bool:
+    return _pg_type(table, name) in ("JSONB", "JSON") or isinstance(table.c[name].type, JSON)
+
+
 @functools.cache
 def _sqlite_insert(table: Table, skip_conflicts_on: tuple[str, ...], returning: str | None,
                    skip_any_conflict: bool = False) -> Any:
@@ -75,16 +79,21 @@ async def insert_columns(
         return await insert_rows(session, table, rows, skip_conflicts_on=skip_conflicts_on, returning=returning,
                                  skip_any_conflict=skip_any_conflict)
     source = unnest_rows(table, columns)
-    sql = f'INSERT INTO "{table.name}" ({source.names}) SELECT {source.selects} FROM {source.from_}'
-    if skip_any_conflict:
-        sql += " ON CONFLICT DO NOTHING"
-    elif skip_conflicts_on:
-        sql += f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
+    sql = _insert_sql(table, source, skip_conflicts_on, skip_any_conflict)
     if returning:
         sql += f' RETURNING "{returning}"'
-        return list((await session.execute(text(sql), source.params)).scalars())
-    await session.execute(text(sql), source.params)
+        return list((await session.execute(_statement(sql), source.params)).scalars())
+    await session.execute(_statement(sql), source.params)
     return []
+
+
+def _insert_sql(table: Table, source: UnnestedRows, skip_conflicts_on: Sequence[str], skip_any_conflict: bool) -> str:
+    sql = f'INSERT INTO "{table.name}" ({source.names}) SELECT {source.selects} FROM {source.from_}'
+    if skip_any_conflict:
+        return sql + " ON CONFLICT DO NOTHING"
+    if skip_conflicts_on:
+        return sql + f" ON CONFLICT ({', '.join(skip_conflicts_on)}) DO NOTHING"
+    return sql
 
 
 @dataclass(frozen=True)
@@ -111,7 +120,7 @@ def unnest_rows(table: Table, columns: dict[str, list[Any]], *, prefix: str = "c
         kind = _pg_type(table, name)
         values = columns[name]
         key = f"{prefix}{i}"
-        if kind in ("JSONB", "JSON") or isinstance(table.c[name].type, JSON):
+        if _is_json(table, name):
             if not json_text:
                 values = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
             casts.append(f"CAST(:{key} AS TEXT[])")
@@ -132,6 +141,62 @@ def unnest_rows(table: Table, columns: dict[str, list[Any]], *, prefix: str = "c
         names=", ".join(f'"{c}"' for c in columns), selects=", ".join(selects),
         from_=f"unnest({', '.join(casts)}){' WITH ORDINALITY' if ordinality else ''} AS {alias}({', '.join(fields)})",
         params=params)
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """Rows of another table, each belonging to one row of an INSERT (`parents[i]`: the value that INSERT returns
+    for the row that row i belongs to): written by the same statement, only for the rows it really inserts."""
+
+    table: Table
+    columns: dict[str, list[Any]]
+    parents: Sequence[Any]
+    json_text: bool = False  # JSON columns given as their JSON text (as OutboxRows has them)
+    in_order: bool = False  # inserted in the order given (an identity column numbers them so: the outbox's seq)
+
+
+@functools.lru_cache(maxsize=32)
+def _statement(sql: str) -> Any:
+    """A statement's text parsed once (its bind parameters found), however often it is built again."""
+    return text(sql)
+
+
+async def insert_with_dependents(
+    session: AsyncSession, table: Table, columns: dict[str, list[Any]], dependents: Sequence[Dependent], *,
+    returning: str = "id", skip_conflicts_on: Sequence[str] = (), skip_any_conflict: bool = False,
+) -> list[Any]:
+    """PostgreSQL: `insert_columns(..., returning=...)` and, in the same statement (data-modifying CTEs), the
+    dependents' rows of the rows it inserts — the events a change announces, its audit rows. One statement is
+    atomic on its own: with `UnitOfWork.one_statement` it needs no transaction around it, one round trip
+    where separate INSERTs with BEGIN and COMMIT were two more each. SQLite: the same rows by one INSERT per
+    table, in the caller's transaction."""
+    if session.get_bind().dialect.name != "postgresql":
+        inserted = await insert_columns(session, table, columns, skip_conflicts_on=skip_conflicts_on,
+                                        returning=returning, skip_any_conflict=skip_any_conflict)
+        kept = set(inserted)
+        for dependent in dependents:
+            chosen = [i for i, parent in enumerate(dependent.parents) if parent in kept]
+            if chosen:
+                await insert_columns(session, dependent.table, {
+                    name: [json.loads(values[i]) if dependent.json_text and _is_json(dependent.table, name) else values[i]
+                           for i in chosen] for name, values in dependent.columns.items()})
+        return inserted
+    main = unnest_rows(table, columns, prefix="m", alias="m")
+    key_type = _pg_type(table, returning)
+    sql = f'WITH main AS ({_insert_sql(table, main, skip_conflicts_on, skip_any_conflict)} RETURNING "{returning}")'
+    params = dict(main.params)
+    for n, dependent in enumerate(dependents):
+        if not dependent.parents:
+            continue
+        alias = f"d{n}"
+        rows = unnest_rows(dependent.table, dependent.columns, prefix=alias, alias=alias, json_text=dependent.json_text,
+                           extra={"parent": (key_type, list(dependent.parents))}, ordinality=dependent.in_order)
+        sql += (f', {alias}_ AS (INSERT INTO "{dependent.table.name}" ({rows.names}) SELECT {rows.selects} '
+                f'FROM {rows.from_} WHERE {alias}.parent IN (SELECT "{returning}" FROM main)'
+                f'{f" ORDER BY {alias}.ordinal" if dependent.in_order else ""})')
+        params.update(rows.params)
+    sql += f' SELECT "{returning}" FROM main'
+    return list((await session.execute(_statement(sql), params)).scalars())
 
 
 async def copy_columns(session: AsyncSession, table: Table, columns: dict[str, list[Any]], *,

@@ -180,6 +180,8 @@ async def add_children(uow: UnitOfWork, registrations: list[tuple[uuid.UUID, New
     registration, in order: the child, or the error that request is answered with. Each is checked as one
     alone would be: its family, then its date of birth and placement, then whether its la_child_id or NHS
     number is taken — by a child stored before, or by an earlier registration of these."""
+    # One INSERT (children and their audit rows together) among reads: no transaction around it on PostgreSQL.
+    await uow.one_statement()
     known = await Families(uow.session).existing(list({family_id for family_id, _, _ in registrations}))
     now = utcnow()
     results: list[RegisteredChild | DomainError | None] = [None] * len(registrations)
@@ -201,7 +203,10 @@ async def add_children(uow: UnitOfWork, registrations: list[tuple[uuid.UUID, New
     children = Children(uow.session)
     # The unique indexes answer whether la_child_id or the NHS number is taken: no look-ups first. A Core
     # INSERT, not an ORM flush: the answer is built from these values.
-    inserted = await children.insert_new(rows) if rows else set()
+    audited = AuditLog.dependent("child.created", [(registrations[i][2], row["id"]) for i, row in zip(positions, rows,
+                                                                                                  strict=True)],
+                                 parents=[row["id"] for row in rows])
+    inserted = await children.insert_new(rows, audited) if rows else set()
     skipped = [(i, row) for i, row in zip(positions, rows, strict=True) if row["id"] not in inserted]
     if skipped:
         la_taken, nhs_taken = await children.taken([row["la_child_id"] for _, row in skipped],
@@ -215,10 +220,9 @@ async def add_children(uow: UnitOfWork, registrations: list[tuple[uuid.UUID, New
             else:
                 results[i] = Conflict("a child with this la_child_id or NHS number is already registered",
                                       field="la_child_id")
-    made = [(i, row) for i, row in zip(positions, rows, strict=True) if row["id"] in inserted]
-    await AuditLog(uow.session).append_each("child.created", [(registrations[i][2], row["id"]) for i, row in made])
-    for i, row in made:
-        results[i] = RegisteredChild(**row)
+    for i, row in zip(positions, rows, strict=True):
+        if row["id"] in inserted:
+            results[i] = RegisteredChild(**row)
     return cast("list[RegisteredChild | DomainError]", results)  # every position was given its result above
 
 

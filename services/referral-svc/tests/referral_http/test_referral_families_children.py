@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
+import sqlite3
 import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from eoc_shared.testing.fixtures import running, service_settings
 from eoc_shared.testing.harness import assert_problem
 from referral_svc.app import create_app
+from referral_svc.db.models import AuditEntry
 from referral_svc.settings import ReferralSettings
 
 from .conftest import child_body, new_nhs_number
@@ -37,9 +43,10 @@ async def _registrations_together(client, headers, taken: str, others: list[str]
     assert_problem(again, 409, "la_reference")
 
 
-async def _children_together(client, headers) -> None:
+async def _children_together(client, headers, audited: Callable[[], Awaitable[int]]) -> None:
     """Child registrations sent at once (group commit): each answered as it would be alone — a missing family
-    404, a date of birth in the future 422, a taken la_child_id or NHS number 409 naming it — and the others made."""
+    404, a date of birth in the future 422, a taken la_child_id or NHS number 409 naming it — and the others made,
+    each with its audit row (`audited()`: how many child.created rows the audit log holds) and no refused one."""
     family = (await client.post("/referrals/families", json=_family_body(f"LA-{uuid.uuid4().hex[:10]}"),
                                 headers=headers)).json()
     path = f"/referrals/families/{family['id']}/children"
@@ -51,6 +58,7 @@ async def _children_together(client, headers) -> None:
         (path, child_body(date_of_birth="2999-01-01")),
         (path, child_body()), (path, child_body()),
     ]
+    audited_before = await audited()
     answers = await asyncio.gather(*(client.post(where, json=body, headers=headers) for where, body in calls))
     assert sorted(a.status_code for a in answers[:2]) == [201, 409]
     assert_problem(next(a for a in answers[:2] if a.status_code == 409), 409, "la_child_id")
@@ -60,6 +68,7 @@ async def _children_together(client, headers) -> None:
     assert_problem(answers[5], 422, "date_of_birth")
     made = [a.json() for a in answers if a.status_code == 201]
     assert len(made) == 4
+    assert await audited() == audited_before + 4
     got = await client.get(f"/referrals/families/{family['id']}", headers=headers)
     assert sorted(got.json()["child_ids"]) == sorted(c["id"] for c in made)
     for child in made:  # each child answered as created is there, as answered
@@ -77,11 +86,16 @@ async def test_registrations_arriving_together_on_sqlite(tmp_path, broker, data_
                                 broker=broker, data_dir=data_dir, run_consumers=False, timers_interval_seconds=0)
     async with running(create_app(settings)) as client:
         await _registrations_together(client, auth("social_worker"), "LA-TAKEN", [f"LA-{i}" for i in range(6)])
-        await _children_together(client, auth("social_worker"))
+        await _children_together(client, auth("social_worker"), functools.partial(_sqlite_audited, tmp_path / "referral.sqlite3"))
 
 
 async def test_child_registrations_arriving_together_are_each_answered_as_alone(quiet, sw) -> None:
-    await _children_together(quiet.client, sw)
+    await _children_together(quiet.client, sw, lambda: quiet.count(AuditEntry, AuditEntry.action == "child.created"))
+
+
+async def _sqlite_audited(path: Path) -> int:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        return int(db.execute("SELECT count(*) FROM audit_log WHERE action = 'child.created'").fetchone()[0])
 
 
 async def test_family_and_child_read_and_patch(quiet, sw, auth) -> None:

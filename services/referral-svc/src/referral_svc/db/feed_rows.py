@@ -11,7 +11,7 @@ from sqlalchemy import TEXT, Table, and_, any_, bindparam, cast, or_, select, te
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from eoc_shared.bulk import copy_columns, insert_columns, unnest_rows
+from eoc_shared.bulk import Dependent, copy_columns, insert_columns, insert_with_dependents
 from eoc_shared.db import OutboxRows
 from referral_svc.db.models import AuditEntry, Child, Outbox, PartnerEvent
 
@@ -24,10 +24,6 @@ _EVENTS: Table = PartnerEvent.__table__  # type: ignore[assignment]
 _AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
 _CHILDREN: Table = Child.__table__  # type: ignore[assignment]
 _OUTBOX: Table = Outbox.__table__  # type: ignore[attr-defined]
-
-
-#: a statement's text parsed once (its bind parameters found) however often it is built again
-_statement = functools.lru_cache(maxsize=16)(text)
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -108,24 +104,15 @@ class FeedRows:
 
     async def insert_announced(self, columns: dict[str, list[Any]], announced: Sequence[uuid.UUID],
                                outbox: OutboxRows, audit: dict[str, list[Any]]) -> set[uuid.UUID]:
-        """PostgreSQL: the events, their announcements and their audit rows in one statement (data-modifying
-        CTEs): atomic on its own, so it can run without a transaction around it, one round trip where the three
-        INSERTs with BEGIN and COMMIT were five. `announced[i]` is the event that outbox row i and audit row i
-        belong to; an event skipped as stored already (ON CONFLICT DO NOTHING) writes neither. Answers the ids
-        really inserted, as `insert_new` does."""
-        events = unnest_rows(_EVENTS, columns, prefix="e", alias="e")
-        events_out = unnest_rows(_OUTBOX, outbox.columns(), prefix="o", alias="o", json_text=True,
-                                 extra={"event_id": ("UUID", list(announced))}, ordinality=True)
-        audited = unnest_rows(_AUDIT, audit, prefix="a", alias="a", extra={"event_id": ("UUID", list(announced))})
-        sql = (f'WITH ev AS (INSERT INTO "{_EVENTS.name}" ({events.names}) SELECT {events.selects} FROM {events.from_} '
-               f"ON CONFLICT (source, external_id) DO NOTHING RETURNING id), "
-               f'ob AS (INSERT INTO "{_OUTBOX.name}" ({events_out.names}) SELECT {events_out.selects} '
-               f"FROM {events_out.from_} WHERE o.event_id IN (SELECT id FROM ev) ORDER BY o.ordinal), "
-               f'au AS (INSERT INTO "{_AUDIT.name}" ({audited.names}) SELECT {audited.selects} FROM {audited.from_} '
-               f"WHERE a.event_id IN (SELECT id FROM ev)) "
-               f"SELECT id FROM ev")
-        params = {**events.params, **events_out.params, **audited.params}
-        return set((await self.session.execute(_statement(sql), params)).scalars())
+        """PostgreSQL: the events, their announcements and their audit rows in one statement (no transaction
+        needed around it). `announced[i]` is the event that outbox row i and audit row i belong to; an event
+        skipped as stored already (ON CONFLICT DO NOTHING) writes neither. Answers the ids really inserted, as
+        `insert_new` does."""
+        return set(await insert_with_dependents(
+            self.session, _EVENTS, columns, [
+                Dependent(_OUTBOX, outbox.columns(), announced, json_text=True, in_order=True),
+                Dependent(_AUDIT, audit, announced),
+            ], skip_conflicts_on=("source", "external_id")))
 
     async def audit(self, columns: dict[str, list[Any]]) -> None:
         if len(columns["at"]) < COPY_FROM or not await copy_columns(self.session, _AUDIT, columns):

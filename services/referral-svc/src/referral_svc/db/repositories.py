@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from eoc_shared.audit import AccessLogRepository
-from eoc_shared.bulk import insert_rows
+from eoc_shared.bulk import Dependent, insert_rows, insert_with_dependents
 from referral_svc.db.models import (
     AuditEntry,
     CareStatusChange,
@@ -147,11 +147,12 @@ class Children:
         rows = await self.session.execute(_CHILDREN_ON_REFERRAL, {"ids": list(ids)})
         return {row[0]: ChildOnReferral(*row) for row in rows}
 
-    async def insert_new(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
-        """Insert the children (all with the same keys, `id` among them) in one statement; answers the ids really
-        inserted. A row whose la_child_id or NHS number is held already, also by an earlier row of these, is
-        skipped: `taken` tells which."""
-        return set(await insert_rows(self.session, _CHILDREN, rows, skip_any_conflict=True, returning="id"))
+    async def insert_new(self, rows: list[dict[str, Any]], audited: Dependent) -> set[uuid.UUID]:
+        """Insert the children (all with the same keys, `id` among them) and, for those inserted, their `audited`
+        rows, in one statement on PostgreSQL; answers the ids really inserted. A row whose la_child_id or NHS
+        number is held already, also by an earlier row of these, is skipped: `taken` tells which."""
+        columns = {name: [row[name] for row in rows] for name in rows[0]}
+        return set(await insert_with_dependents(self.session, _CHILDREN, columns, [audited], skip_any_conflict=True))
 
     async def taken(self, la_child_ids: Sequence[str], nhs_numbers: Sequence[str]) -> tuple[set[str], set[str]]:
         """Which of these la_child_ids, and which of these NHS numbers, a child holds."""
