@@ -258,3 +258,41 @@ def drop_outbox_unpublished_index() -> None:
 
     op.drop_index(UNPUBLISHED_INDEX, table_name="outbox")
     op.create_index("ix_outbox_published_at", "outbox", ["published_at"], unique=False)
+
+
+def lighten_outbox_indexes() -> None:
+    """The outbox without a unique index of its (random) ids, and on PostgreSQL with a BRIN index of created_at
+    in place of a B-tree (OutboxMixin): the two indexes that cost most per row written and per row marked sent."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    from eoc_shared.events.store import CREATED_INDEX, UNPUBLISHED_INDEX
+
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:  # the table is rebuilt there: its partial index is made again as it was, not as reflected
+        op.drop_index(UNPUBLISHED_INDEX, table_name="outbox")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_constraint("uq_outbox_id", type_="unique")
+    if sqlite:
+        op.create_index(UNPUBLISHED_INDEX, "outbox", ["seq"], unique=False, sqlite_where=sa.text("published_at IS NULL"))
+    else:
+        op.drop_index(CREATED_INDEX, table_name="outbox")
+        op.create_index(CREATED_INDEX, "outbox", ["created_at"], unique=False, postgresql_using="brin")
+
+
+def restore_outbox_indexes() -> None:
+    import sqlalchemy as sa
+    from alembic import op
+
+    from eoc_shared.events.store import CREATED_INDEX, UNPUBLISHED_INDEX
+
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        op.drop_index(UNPUBLISHED_INDEX, table_name="outbox")
+    with op.batch_alter_table("outbox") as batch:
+        batch.create_unique_constraint("uq_outbox_id", ["id"])
+    if sqlite:
+        op.create_index(UNPUBLISHED_INDEX, "outbox", ["seq"], unique=False, sqlite_where=sa.text("published_at IS NULL"))
+    else:
+        op.drop_index(CREATED_INDEX, table_name="outbox")
+        op.create_index(CREATED_INDEX, "outbox", ["created_at"], unique=False)

@@ -28,12 +28,14 @@ class OutboxMixin:
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True, autoincrement=True
     )
-    id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    # Not unique-indexed: ids are random (122 bits) and made only by the outbox's writers, and nothing looks a row
+    # up by id; a unique index over random keys was the costliest part of writing a row and of marking it sent.
+    id: Mapped[uuid.UUID] = mapped_column()
     topic: Mapped[str] = mapped_column(String(100))
     key: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    # Indexed: the retention window (replay after broker loss, pruning) is counted from creation.
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # Indexed (below): the retention window (replay after broker loss, pruning) is counted from creation.
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Not indexed itself: the unpublished rows have their partial index below, and the retention window's
     # queries go by created_at; an index of every row's published_at was one more to write per row, twice.
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -44,13 +46,18 @@ class OutboxMixin:
     def __table_args__(cls) -> tuple[Any, ...]:  # noqa: N805 - SQLAlchemy's declared_attr takes the class
         # The relay's round reads the oldest unpublished rows in order: with this index it reads those 1,000
         # and stops; without it, it read and sorted the whole backlog each round, slower the further behind.
+        # created_at: rows are written in time order, so on PostgreSQL a BRIN index (a summary per range of
+        # pages) serves the window's range queries; a B-tree took an entry per row written and per row marked sent.
         return (Index(UNPUBLISHED_INDEX, "seq", postgresql_where=text("published_at IS NULL"),
-                      sqlite_where=text("published_at IS NULL")),)
+                      sqlite_where=text("published_at IS NULL")),
+                Index(CREATED_INDEX, "created_at", postgresql_using="brin"))
 
 
 #: the outbox's partial index of unpublished rows, by `seq` (migration 18 of every service, which drops
 #: the index of `published_at` it replaces)
 UNPUBLISHED_INDEX = "ix_outbox_unpublished"
+#: the outbox's index of creation times: BRIN on PostgreSQL, a B-tree on SQLite (migration 19 of every service)
+CREATED_INDEX = "ix_outbox_created_at"
 
 
 class InboxMixin:
