@@ -27,6 +27,7 @@ def _pg_type(table: Table, name: str) -> str:
     return str(table.c[name].type.compile(dialect=_PG))
 
 
+@functools.cache
 def _is_json(table: Table, name: str) -> bool:
     return _pg_type(table, name) in ("JSONB", "JSON") or isinstance(table.c[name].type, JSON)
 
@@ -114,33 +115,43 @@ def unnest_rows(table: Table, columns: dict[str, list[Any]], *, prefix: str = "c
     table's columns, `name: (SQL type, values)`, readable as `alias.name` (e.g. the id of the row each row
     belongs to) but not inserted; `ordinality`: `alias.ordinal` numbers the rows from 1, in the given order;
     `json_text`: JSON columns' values are their JSON text already (as `copy_columns` takes them)."""
-    params: dict[str, list[Any]] = {}
-    casts, selects, fields = [], [], []
+    extra = extra or {}
+    names, selects, from_, json_keys = _unnest_sql(table, tuple(columns), prefix, alias,
+                                                   tuple((name, kind) for name, (kind, _v) in extra.items()), ordinality)
+    params = {f"{prefix}{i}": values for i, values in enumerate(columns.values())}
+    if not json_text:
+        for key in json_keys:
+            params[key] = [None if v is None else json.dumps(v, separators=(",", ":")) for v in params[key]]
+    for name, (_kind, values) in extra.items():
+        params[f"{prefix}_{name}"] = values
+    return UnnestedRows(names=names, selects=selects, from_=from_, params=params)
+
+
+@functools.cache
+def _unnest_sql(table: Table, columns: tuple[str, ...], prefix: str, alias: str, extra: tuple[tuple[str, str], ...],
+                ordinality: bool) -> tuple[str, str, str, tuple[str, ...]]:
+    """`unnest_rows`' SQL parts, and the parameters of its JSON columns, built once per shape: a group commit
+    builds the same statement for every group."""
+    casts, selects, fields, json_keys = [], [], [], []
     for i, name in enumerate(columns):
         kind = _pg_type(table, name)
-        values = columns[name]
         key = f"{prefix}{i}"
         if _is_json(table, name):
-            if not json_text:
-                values = [None if v is None else json.dumps(v, separators=(",", ":")) for v in values]
+            json_keys.append(key)
             casts.append(f"CAST(:{key} AS TEXT[])")
             selects.append(f"{alias}.{key}::{kind}")
         else:
             casts.append(f"CAST(:{key} AS {kind}[])")
             selects.append(f"{alias}.{key}")
         fields.append(key)
-        params[key] = values
-    for name, (kind, values) in (extra or {}).items():
-        key = f"{prefix}_{name}"
-        casts.append(f"CAST(:{key} AS {kind}[])")
+    for name, kind in extra:
+        casts.append(f"CAST(:{prefix}_{name} AS {kind}[])")
         fields.append(name)
-        params[key] = values
     if ordinality:
         fields.append("ordinal")
-    return UnnestedRows(
-        names=", ".join(f'"{c}"' for c in columns), selects=", ".join(selects),
-        from_=f"unnest({', '.join(casts)}){' WITH ORDINALITY' if ordinality else ''} AS {alias}({', '.join(fields)})",
-        params=params)
+    return (", ".join(f'"{c}"' for c in columns), ", ".join(selects),
+            f"unnest({', '.join(casts)}){' WITH ORDINALITY' if ordinality else ''} AS {alias}({', '.join(fields)})",
+            tuple(json_keys))
 
 
 @dataclass(frozen=True)
