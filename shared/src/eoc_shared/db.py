@@ -193,7 +193,6 @@ class OutboxRows:
                 "created_at": [self.created_at] * n, "attempts": [0] * n}
 
 
-
 class UnitOfWork:
     """One transaction: state changes and the events they cause are committed together.
 
