@@ -56,6 +56,8 @@ class ReferralView:
 
 
 async def make_referral(uow: UnitOfWork, data: NewReferral, acting: Acting) -> ReferralView:
+    # Reads, then one INSERT of the referral and all that belongs to it: no transaction around it on PostgreSQL.
+    await uow.one_statement()
     if not await Families(uow.session).exists(data.family_id):
         raise Invalid(f"there is no family {data.family_id}", field="family_id")
     if data.referred_on > today():
@@ -87,15 +89,13 @@ async def make_referral(uow: UnitOfWork, data: NewReferral, acting: Acting) -> R
         updated_at=now,
         children=[ReferralChild(child_id=cid, position=i) for i, cid in enumerate(data.child_ids)],
     )
-    uow.session.add(referral)
-    uow.session.add(StatusChange(
+    first_status = StatusChange(
         referral_id=referral.id, at=start_of(referral.referred_on), from_status=None,
         to_status=referral.status, cause="referral.created", actor=acting.actor, recorded_at=now,
-    ))
-    uow.publish(
-        "referral.created",
-        key=referral.id,
-        data=ReferralCreated(
+    )
+    announced = uow.outbox_rows("referral.created", [(
+        referral.id,
+        ReferralCreated(
             referral_id=referral.id,
             family_id=data.family_id,
             referred_on=referral.referred_on,
@@ -105,8 +105,10 @@ async def make_referral(uow: UnitOfWork, data: NewReferral, acting: Acting) -> R
             requested_programme=referral.requested_programme,
             children=[_child_facts(children[cid], referral.referred_on) for cid in data.child_ids],
         ),
-    )
-    AuditLog(uow.session).record(acting, "referral.created", data.child_ids)
+    )])
+    audited = AuditLog.dependent("referral.created", [(acting, cid) for cid in dict.fromkeys(data.child_ids)],
+                                 parents=[referral.id] * len(dict.fromkeys(data.child_ids)))
+    await Referrals(uow.session).insert_new(referral, first_status, announced, audited)
     return ReferralView(referral)
 
 

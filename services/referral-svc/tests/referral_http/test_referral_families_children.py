@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from sqlalchemy import select
+
 from eoc_shared.testing.fixtures import running, service_settings
 from eoc_shared.testing.harness import assert_problem
 from referral_svc.app import create_app
@@ -208,3 +210,25 @@ async def test_board_members_and_partners_never_read_a_child(quiet, auth) -> Non
             assert r.status_code == 403, (role, path, r.status_code)
         r = await quiet.client.patch(f"/referrals/children/{child_id}", json={"sex": "F"}, headers=headers)
         assert r.status_code == 403, role
+
+
+async def test_a_referral_is_stored_with_all_that_belongs_to_it(quiet, sw) -> None:
+    """Making a referral writes, together: the referral, its children in the order given, its first status
+    (received, from nothing), its announcement and an audit row per child (one statement on PostgreSQL)."""
+    from referral_svc.db.models import Outbox, ReferralChild, StatusChange
+
+    family_id, children = await quiet.family(children=[child_body(), child_body()])
+    made = await quiet.referral(family_id, list(reversed(children)), headers=sw)
+    rid = uuid.UUID(made["id"])
+    async with quiet.app.state.runtime.db.sessions() as s:
+        links = (await s.execute(select(ReferralChild.child_id).where(ReferralChild.referral_id == rid)
+                                 .order_by(ReferralChild.position))).scalars().all()
+        statuses = (await s.execute(select(StatusChange.from_status, StatusChange.to_status, StatusChange.cause)
+                                    .where(StatusChange.referral_id == rid))).all()
+        announced = (await s.execute(select(Outbox.topic).where(Outbox.key == str(rid)))).scalars().all()
+    assert [str(c) for c in links] == list(reversed(children))
+    assert [tuple(row) for row in statuses][:1] == [(None, "received", "referral.created")]
+    assert "referral.created" in announced
+    for child_id in children:
+        assert await quiet.count(AuditEntry, AuditEntry.child_id == uuid.UUID(child_id),
+                                 AuditEntry.action == "referral.created") == 1

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from eoc_shared.audit import AccessLogRepository
 from eoc_shared.bulk import Dependent, insert_rows, insert_with_dependents
+from eoc_shared.db import OutboxRows
 from referral_svc.db.models import (
     AuditEntry,
     CareStatusChange,
@@ -20,6 +21,7 @@ from referral_svc.db.models import (
     Family,
     FollowupSeen,
     Intervention,
+    Outbox,
     PartnerEvent,
     ProgrammeSetting,
     Referral,
@@ -200,9 +202,34 @@ _REFERRAL_WITH_CHILDREN = (
 _REFERRAL_WITH_CHILDREN_FOR_UPDATE = _REFERRAL_WITH_CHILDREN.with_for_update(of=Referral)  # not the joined children
 
 
+_REFERRALS: Table = Referral.__table__  # type: ignore[assignment]
+_REFERRAL_CHILDREN: Table = ReferralChild.__table__  # type: ignore[assignment]
+_STATUS_CHANGES: Table = StatusChange.__table__  # type: ignore[assignment]
+_OUTBOX: Table = Outbox.__table__  # type: ignore[attr-defined]
+
+
 class Referrals:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def insert_new(self, referral: Referral, first_status: StatusChange, announced: OutboxRows,
+                         audited: Dependent) -> None:
+        """A new referral (built, not added to the session: its values are what the answer is made of), with its
+        children, its first status, its announcement and its audit rows: one statement on PostgreSQL (no
+        transaction needed around it), one INSERT per table in the transaction on SQLite."""
+        def values(table: Table, row: Any) -> dict[str, list[Any]]:
+            return {column.name: [getattr(row, column.key)] for column in table.columns
+                    if getattr(row, column.key, None) is not None}
+
+        links = referral.children
+        await insert_with_dependents(self.session, _REFERRALS, values(_REFERRALS, referral), [
+            Dependent(_REFERRAL_CHILDREN, {"referral_id": [referral.id] * len(links),
+                                           "child_id": [link.child_id for link in links],
+                                           "position": [link.position for link in links]}, [referral.id] * len(links)),
+            Dependent(_STATUS_CHANGES, values(_STATUS_CHANGES, first_status), [referral.id]),
+            Dependent(_OUTBOX, announced.columns(), [referral.id] * announced.count, json_text=True, in_order=True),
+            audited,
+        ])
 
     async def get(self, referral_id: uuid.UUID, *, for_update: bool = False) -> Referral | None:
         # Its children in the same statement (one referral: a join, not the second SELECT `selectin` makes).
