@@ -104,7 +104,7 @@ class UnnestedRows:
 
     names: str  # the columns, quoted, comma-separated
     selects: str  # `alias.cN` per column, JSON columns cast from their text
-    from_: str  # `unnest(CAST(:pN AS type[]), …) [WITH ORDINALITY] AS alias(cN, …[, ordinal])`
+    from_: str  # `unnest(CAST(:{prefix}N AS type[]), …) [WITH ORDINALITY] AS alias({prefix}N, …[, ordinal])`
     params: dict[str, list[Any]]
 
 
@@ -166,7 +166,7 @@ class Dependent:
     in_order: bool = False  # inserted in the order given (an identity column numbers them so: the outbox's seq)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=256)
 def _statement(sql: str) -> Any:
     """A statement's text parsed once (its bind parameters found), however often it is built again."""
     return text(sql)
