@@ -106,8 +106,9 @@ async def make_referral(uow: UnitOfWork, data: NewReferral, acting: Acting) -> R
             children=[_child_facts(children[cid], referral.referred_on) for cid in data.child_ids],
         ),
     )])
-    audited = AuditLog.dependent("referral.created", [(acting, cid) for cid in dict.fromkeys(data.child_ids)],
-                                 parents=[referral.id] * len(dict.fromkeys(data.child_ids)))
+    audited_children = list(dict.fromkeys(data.child_ids))
+    audited = AuditLog.dependent("referral.created", [(acting, cid) for cid in audited_children],
+                                 parents=[referral.id] * len(audited_children))
     await Referrals(uow.session).insert_new(referral, first_status, announced, audited)
     return ReferralView(referral)
 

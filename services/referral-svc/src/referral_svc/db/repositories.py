@@ -218,6 +218,7 @@ class Referrals:
         children, its first status, its announcement and its audit rows: one statement on PostgreSQL (no
         transaction needed around it), one INSERT per table in the transaction on SQLite."""
         def values(table: Table, row: Any) -> dict[str, list[Any]]:
+            # An unset attribute (None) is left to the table: NULL, or the identity's next value (seq).
             return {column.name: [getattr(row, column.key)] for column in table.columns
                     if getattr(row, column.key, None) is not None}
 
