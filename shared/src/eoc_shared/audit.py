@@ -80,35 +80,37 @@ class AccessLogRepository(Generic[E]):
         self.session = session
 
     @staticmethod
-    def _rows(action: str, entries: Iterable[tuple[Actor, uuid.UUID]]) -> list[dict[str, Any]]:
-        """One row per (actor, child), all with the same time: the action touched them together."""
-        now = utcnow()
-        return [{"at": now, "actor": acting.actor, "role": acting.role, "action": action, "child_id": child_id,
-                 "request_id": acting.request_id} for acting, child_id in entries]
+    def columns(action: str, entries: Sequence[tuple[Actor, Any]]) -> dict[str, list[Any]]:
+        """One row per (actor, child), all with the same time (the action touched them together), as one list per
+        column: what bulk writes (`bulk.copy_columns`, `insert_columns`) take as they are."""
+        n = len(entries)
+        return {"at": [utcnow()] * n, "actor": [acting.actor for acting, _ in entries],
+                "role": [acting.role for acting, _ in entries], "action": [action] * n,
+                "child_id": [child_id for _, child_id in entries],
+                "request_id": [acting.request_id for acting, _ in entries]}
+
+    @classmethod
+    def _rows(cls, acting: Actor, action: str, child_ids: Iterable[uuid.UUID]) -> list[dict[str, Any]]:
+        """`columns` for one actor and its distinct children, as one dict per row."""
+        columns = cls.columns(action, [(acting, child_id) for child_id in dict.fromkeys(child_ids)])
+        return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
 
     def record(self, acting: Actor, action: str, child_ids: Iterable[uuid.UUID]) -> None:
         """The rows (one per distinct child) added to the session, written with its flush at commit."""
-        rows = self._rows(action, ((acting, child_id) for child_id in dict.fromkeys(child_ids)))
-        self.session.add_all(self.model(**row) for row in rows)
+        self.session.add_all(self.model(**row) for row in self._rows(acting, action, child_ids))
 
     async def append(self, acting: Actor, action: str, child_ids: Iterable[uuid.UUID]) -> None:
         """`record`, written at once by one Core INSERT rather than as ORM objects flushed at commit: for the
         hot paths, where the unit of work's flush cost more than the row."""
-        await self.append_each(action, [(acting, child_id) for child_id in dict.fromkeys(child_ids)])
-
-    async def append_each(self, action: str, entries: Sequence[tuple[Actor, uuid.UUID]]) -> None:
-        """`append` for (actor, child) pairs of different requests: one row each, one INSERT."""
-        rows = self._rows(action, entries)
+        rows = self._rows(acting, action, child_ids)
         if rows:
             await self.session.execute(_insert_into(self.model.__table__), rows[0] if len(rows) == 1 else rows)
 
     @classmethod
     def dependent(cls, action: str, entries: Sequence[tuple[Actor, uuid.UUID]], parents: Sequence[Any]) -> Dependent:
-        """The rows `append_each` would write, for the INSERT that makes what they record to write itself, only
-        for the rows it really inserts (`bulk.insert_with_dependents`; `parents[i]`: that row, for entry i)."""
-        rows = cls._rows(action, entries)
-        return Dependent(cls.model.__table__, {name: [row[name] for row in rows] for name in (rows[0] if rows else ())},
-                         parents)
+        """The rows `columns` gives, for the INSERT that makes what they record to write itself, only for the rows
+        it really inserts (`bulk.insert_with_dependents`; `parents[i]`: that row, for entry i)."""
+        return Dependent(cls.model.__table__, cls.columns(action, entries), parents)
 
     async def of_child(self, child_id: uuid.UUID) -> Sequence[E]:
         stmt = select(self.model).where(self.model.child_id == child_id).order_by(self.model.seq)

@@ -201,11 +201,11 @@ async def add_children(uow: UnitOfWork, registrations: list[tuple[uuid.UUID, New
     rows = [{"id": child_id, "family_id": registrations[i][0], "created_at": now, "updated_at": now,
              **asdict(registrations[i][1])} for i, child_id in zip(positions, new_ids(len(positions)), strict=True)]
     children = Children(uow.session)
-    # The unique indexes answer whether la_child_id or the NHS number is taken: no look-ups first. A Core
-    # INSERT, not an ORM flush: the answer is built from these values.
     audited = AuditLog.dependent("child.created", [(registrations[i][2], row["id"]) for i, row in zip(positions, rows,
                                                                                                   strict=True)],
                                  parents=[row["id"] for row in rows])
+    # The unique indexes answer whether la_child_id or the NHS number is taken: no look-ups first. A Core
+    # INSERT, not an ORM flush: the answer is built from these values.
     inserted = await children.insert_new(rows, audited) if rows else set()
     skipped = [(i, row) for i, row in zip(positions, rows, strict=True) if row["id"] not in inserted]
     if skipped:

@@ -19,10 +19,12 @@ from typing import Any, Literal
 from eoc_shared.acting import Acting
 from eoc_shared.db import UnitOfWork, new_ids, utcnow
 from referral_svc.db.feed_rows import FeedRows
+from referral_svc.db.repositories import AuditLog
 from referral_svc.domain.feeds import Candidate, Match, match_child
 from referral_svc.partner_feeds import CLOCK_SKEW
 
 Status = Literal["accepted", "duplicate", "invalid"]
+RECEIVED = "partner_event.received"  # the audit action of an event received for a child
 
 
 @dataclass(slots=True)
@@ -107,13 +109,6 @@ def _announcement(event: IncomingEvent, event_id: uuid.UUID, child_id: Any) -> t
                       f'"occurred_at":"{_iso(event.occurred_at)}"}}')
 
 
-def _audit_columns(now: datetime, entries: list[tuple[Acting, Any]]) -> dict[str, list[Any]]:
-    """The access log's rows for events received, `(acting, child_id)` each: one list per column."""
-    return {"at": [now] * len(entries), "actor": [a.actor for a, _ in entries], "role": [a.role for a, _ in entries],
-            "action": ["partner_event.received"] * len(entries), "child_id": [c for _, c in entries],
-            "request_id": [a.request_id for a, _ in entries]}
-
-
 def _iso(moment: datetime) -> str:
     """A UTC datetime as pydantic writes it in JSON (`…Z`): the events' payloads are built without a model."""
     return moment.isoformat().replace("+00:00", "Z")
@@ -155,14 +150,14 @@ async def _store(uow: UnitOfWork, rows: FeedRows, events: list[IncomingEvent], n
         # Announcements and audit rows made for every matched event, kept by the statement only for those it
         # inserts: one round trip, and no transaction around it (receive_many's `one_statement`).
         outbox = uow.outbox_rows("partner.event.received", [_announcement(*a) for a in announced])
-        audit = _audit_columns(now, [(event.acting, child_id) for event, _id, child_id in announced])
+        audit = AuditLog.columns(RECEIVED, [(event.acting, child_id) for event, _id, child_id in announced])
         inserted = await rows.insert_announced(columns, [event_id for _e, event_id, _c in announced], outbox, audit)
     else:
         inserted = await rows.insert_new(columns)
         announced = [a for a in announced if a[1] in inserted]
         if announced:
             await uow.publish_many("partner.event.received", [_announcement(*a) for a in announced])
-            await rows.audit(_audit_columns(now, [(event.acting, child_id) for event, _id, child_id in announced]))
+            await rows.audit(AuditLog.columns(RECEIVED, [(event.acting, child_id) for event, _id, child_id in announced]))
     skipped: list[int] = []
     for position, event_id in zip(positions, ids, strict=True):
         if event_id in inserted:
